@@ -1,0 +1,34 @@
+"""Conditional requests from the server's own validators, never from our clock."""
+
+from __future__ import annotations
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+
+from monitor.store import Store
+
+
+class ConditionalRequestMiddleware:
+    """Send If-None-Match / If-Modified-Since with the ETag and Last-Modified the server gave
+    on the newest good fetch of the same URL. A 304 then means unchanged."""
+
+    def __init__(self, db_path: str) -> None:
+        self.db_path = db_path
+        self.store: Store | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
+        return cls(crawler.settings.get("MONITOR_DB"))
+
+    def process_request(self, request: Request, spider: object = None) -> None:
+        site = request.meta.get("site")
+        if not site or request.meta.get("unconditional"):
+            return None
+        if self.store is None:
+            self.store = Store(self.db_path)
+        etag, last_modified = self.store.validators(site, request.url)
+        if etag and b"If-None-Match" not in request.headers:
+            request.headers[b"If-None-Match"] = etag
+        if last_modified and b"If-Modified-Since" not in request.headers:
+            request.headers[b"If-Modified-Since"] = last_modified
+        return None

@@ -1,0 +1,49 @@
+"""Scrapy settings for the policy crawler: polite by default.
+
+Our own components read settings with a MONITOR_ prefix. `monitor crawl` loads this module too,
+so `uv run scrapy crawl policy` and `uv run monitor crawl` behave the same.
+"""
+
+import os
+
+BOT_NAME = "policy-monitor"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# Honest and reachable: the product and where to read about it.
+USER_AGENT = os.environ.get(
+    "MONITOR_USER_AGENT",
+    "PolicyMonitor/0.1 (+https://github.com/policy-monitor/policy-monitor; "
+    "watches published privacy policies for changes)")
+
+# Politeness: robots.txt (a site may opt out with obey_robots = false), one request at a time
+# per domain, AutoThrottle to follow the server's pace.
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
+
+# Policies are public pages: no cookies (no session-dependent variants), no Scrapy HTTP cache
+# (conditional requests use the validators recorded in the store instead).
+COOKIES_ENABLED = False
+HTTPCACHE_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.ConditionalRequestMiddleware": 560}
+ITEM_PIPELINES = {"crawler.pipelines.MonitorPipeline": 300}
+
+MONITOR_CONFIG = os.environ.get("MONITOR_CONFIG", "sites.toml")
+MONITOR_DB = os.environ.get("MONITOR_DB", os.path.join("snapshots", "monitor.db"))
+
+LOG_LEVEL = os.environ.get("MONITOR_SCRAPY_LOG_LEVEL", "INFO")

@@ -1,0 +1,76 @@
+"""The one generic spider: fetch each site's policy page once, hand the result on as `Fetched`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from monitor import config as siteconfig
+from monitor.config import Site
+from monitor.store import now
+from monitor.track import Fetched
+
+# Every status we want to see ourselves; 3xx stay with RedirectMiddleware.
+SEEN_STATUSES = [304, *range(400, 600)]
+
+
+class PolicySpider(scrapy.Spider):
+    """`scrapy crawl policy [-a sites=a,b]`: all sites of the site list, or those named."""
+
+    name = "policy"
+
+    def __init__(self, sites_to_crawl: list[Site] | None = None, sites: str = "",
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.names = [n for n in sites.split(",") if n]
+        self.sites_to_crawl = sites_to_crawl
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PolicySpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        if spider.sites_to_crawl is None:
+            config = siteconfig.load(crawler.settings.get("MONITOR_CONFIG"))
+            spider.sites_to_crawl = config.select(spider.names)
+        return spider
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for site in self.sites_to_crawl or ():
+            yield self.request(site)
+
+    def request(self, site: Site) -> scrapy.Request:
+        return scrapy.Request(
+            site.url, callback=self.parse, errback=self.failed, dont_filter=True,
+            meta={"site": site.name, "started": now(), "download_timeout": site.timeout,
+                  "dont_obey_robotstxt": not site.obey_robots,
+                  "handle_httpstatus_list": SEEN_STATUSES})
+
+    def parse(self, response: Response) -> Fetched:
+        meta = response.meta
+        headers = response.headers
+        return Fetched(
+            site=meta["site"], url=meta.get("redirect_urls", [response.url])[0],
+            at=meta["started"], final_url=response.url, status=response.status,
+            body=response.body if response.status < 300 else b"",
+            content_type=header(headers, b"Content-Type"), etag=header(headers, b"ETag"),
+            last_modified=header(headers, b"Last-Modified"),
+            duration_ms=round(meta.get("download_latency", 0.0) * 1000, 1))
+
+    def failed(self, failure: Failure) -> Fetched:
+        request = failure.request  # type: ignore[attr-defined]
+        blocked = failure.check(IgnoreRequest) is not None
+        reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        if blocked:
+            reason = "forbidden by robots.txt" if "robots" in reason.lower() else reason
+        return Fetched(site=request.meta["site"], url=request.url, at=request.meta["started"],
+                       error=reason, blocked=blocked)
+
+
+def header(headers: Any, name: bytes) -> str | None:
+    value = headers.get(name)
+    return value.decode("latin-1") if value else None

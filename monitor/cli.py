@@ -1,0 +1,306 @@
+"""The `monitor` command line.
+
+Commands are loaded lazily (see `LAZY`) so that `monitor history` or `monitor compare` never
+import Scrapy, Twisted or the alert channels they do not use.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from monitor import config as siteconfig
+from monitor.errors import MonitorError
+
+# name -> "module:function" of commands that live outside this file.
+LAZY = {
+    "demo": "monitor.demo:demo",
+    "alerts": "monitor.alerts_cli:alerts",
+    "run": "monitor.daemon_cli:run",
+    "status": "monitor.daemon_cli:status",
+}
+
+
+class Group(click.Group):
+    """A group that imports a command's module only when that command runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY:
+            module, attr = LAZY[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MonitorError as e:
+            click.secho(f"error: {e}", fg="red", err=True)
+            sys.exit(e.exit_code)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
+              help="Site list (default: $MONITOR_CONFIG or ./sites.toml).")
+@click.option("--db", "db_file", type=click.Path(path_type=Path), default=None,
+              help="Database (default: $MONITOR_DB or ./snapshots/monitor.db).")
+@click.version_option(package_name="policy-monitor")
+@click.pass_context
+def main(ctx: click.Context, config_file: Path | None, db_file: Path | None) -> None:
+    """Policy Monitor: watch privacy policies, version them, and tell major changes apart."""
+    ctx.obj = {"config": siteconfig.config_path(config_file), "db": siteconfig.db_path(db_file)}
+
+
+def open_store(ctx: click.Context, *, create: bool = False) -> Any:
+    from monitor.store import Store
+
+    return Store(ctx.obj["db"], create=create)
+
+
+def known_site(store: Any, site: str) -> None:
+    from monitor.errors import StoreError
+
+    if not store.has_site(site):
+        raise StoreError(f"no site '{site}' in {store.path}")
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.pass_context
+def init(ctx: click.Context, force: bool) -> None:
+    """Write an example sites.toml."""
+    path: Path = ctx.obj["config"]
+    if path.exists() and not force:
+        raise MonitorError(f"{path} exists (use --force to overwrite)")
+    path.write_text(siteconfig.EXAMPLE, encoding="utf-8")
+    click.echo(f"wrote {path}: edit it, then run `monitor crawl`")
+
+
+@main.command()
+@click.argument("name")
+@click.argument("url")
+@click.option("--select", help="CSS selector of the policy's content.")
+@click.option("--remove", multiple=True, help="CSS selector to drop (repeatable).")
+@click.pass_context
+def add(ctx: click.Context, name: str, url: str, select: str | None,
+        remove: tuple[str, ...]) -> None:
+    """Add a site to the site list (checked before anything is written)."""
+    path: Path = ctx.obj["config"]
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    new = old + siteconfig.site_block(name, url, select, remove)
+    import tomllib
+
+    siteconfig.parse(tomllib.loads(new), path)  # raises ConfigError, file untouched
+    path.write_text(new, encoding="utf-8")
+    click.echo(f"added {name}: {url}")
+
+
+@main.command()
+@click.argument("sites", nargs=-1)
+@click.option("-q", "--quiet", is_flag=True, help="Print only the summary.")
+@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
+              help="Override a Scrapy setting, as `scrapy crawl -s` does (repeatable).")
+@click.pass_context
+def crawl(ctx: click.Context, sites: tuple[str, ...], quiet: bool,
+          overrides: tuple[str, ...]) -> None:
+    """Fetch the named sites (all when none) now and record snapshots and versions.
+
+    Exit status: 0 when every site was fetched, 3 when one failed or looked wrong.
+    """
+    from monitor.crawl import crawl as run_crawl
+
+    settings = dict(o.split("=", 1) for o in overrides if "=" in o)
+
+    config = siteconfig.load(ctx.obj["config"])
+    config.select(sites)  # unknown names fail before anything starts
+    total = len(config.select(sites))
+    done: list[Any] = []
+
+    def progress(outcome: Any) -> None:
+        done.append(outcome)
+        if not quiet:
+            click.echo(f"[{len(done)}/{total}] {describe(outcome)}", err=True)
+
+    outcomes = run_crawl(config, ctx.obj["db"], sites, on_outcome=progress, settings=settings)
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+    summary = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items()))
+    click.echo(f"crawled {len(outcomes)} of {total} sites: {summary or 'nothing'}")
+    if len(outcomes) < total or any(o.outcome in ("failed", "blocked", "suspect")
+                                    for o in outcomes):
+        sys.exit(3)
+
+
+def describe(outcome: Any) -> str:
+    """One line for one fetch: what it became."""
+    if outcome.outcome == "new":
+        change = outcome.change
+        if change is None:
+            return f"{outcome.site}: first version"
+        verdict = ("MAJOR " + ", ".join(change["categories"])) if change["major"] else "minor"
+        return f"{outcome.site}: new version {outcome.version} ({verdict})"
+    label = {"same": "unchanged", "not_modified": "unchanged (304)"}.get(outcome.outcome,
+                                                                         outcome.outcome)
+    detail = f": {outcome.detail}" if outcome.detail else ""
+    return f"{outcome.site}: {label}{detail}"
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def sites(ctx: click.Context, as_json: bool) -> None:
+    """What is watched: last fetch, last change, failures."""
+    config = siteconfig.load(ctx.obj["config"])
+    rows = {}
+    if Path(ctx.obj["db"]).exists():
+        rows = {r["name"]: dict(r) for r in open_store(ctx).site_rows()}
+    out = []
+    for site in config.sites:
+        row = rows.get(site.name, {})
+        out.append({"site": site.name, "url": site.url, "schedule": site.schedule,
+                    "versions": row.get("versions", 0), "last_fetch": row.get("last_fetch_at"),
+                    "last_ok": row.get("last_ok_at"), "last_change": row.get("last_change_at"),
+                    "failures": row.get("failure_streak", 0), "last_error": row.get("last_error")})
+    if as_json:
+        click.echo(json.dumps(out, indent=2))
+        return
+    click.echo(table(["site", "versions", "last fetch", "last change", "failures", "url"],
+                     [[o["site"], o["versions"], short(o["last_fetch"]), short(o["last_change"]),
+                       failures(o), o["url"]] for o in out]))
+
+
+def failures(row: dict[str, Any]) -> str:
+    return f"{row['failures']} ({row['last_error']})" if row["failures"] else "0"
+
+
+@main.command()
+@click.argument("site")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, oldest first.")
+@click.pass_context
+def history(ctx: click.Context, site: str, as_json: bool) -> None:
+    """The versions of SITE: number, first/last seen, size, what changed."""
+    store = open_store(ctx)
+    known_site(store, site)
+    entries = store.history(site)
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+        return
+    click.echo(table(["version", "first seen", "last seen", "size", "change"],
+                     [[e["version"], short(e["first_seen"]), short(e["last_seen"]), e["size"],
+                       summarize(e)] for e in entries]))
+
+
+def summarize(entry: dict[str, Any]) -> str:
+    """The change column of `history`."""
+    if "major" not in entry:
+        return "first version"
+    words = f"+{entry.get('words_added') or 0}/-{entry.get('words_removed') or 0} words"
+    restores = f", same text as v{entry['restores']}" if entry.get("restores") else ""
+    if entry["major"] is None:
+        return f"not classified ({words})"
+    if entry["major"]:
+        return f"MAJOR: {', '.join(entry['categories'])} ({words}{restores})"
+    return f"minor ({words}{restores})"
+
+
+@main.command()
+@click.argument("site")
+@click.option("--version", "number", type=int, help="Version number (default: the newest).")
+@click.pass_context
+def show(ctx: click.Context, site: str, number: int | None) -> None:
+    """The normalized text of a version of SITE."""
+    store = open_store(ctx)
+    known_site(store, site)
+    click.echo(store.version(site, number).text)
+
+
+@main.command()
+@click.argument("site")
+@click.option("--from", "first", type=int, help="Older version (default: the one before --to).")
+@click.option("--to", "second", type=int, help="Newer version (default: the newest).")
+@click.option("--color/--no-color", default=None, help="Color (default: when a terminal).")
+@click.pass_context
+def diff(ctx: click.Context, site: str, first: int | None, second: int | None,
+         color: bool | None) -> None:
+    """Findings, then the word-level difference between two versions of SITE."""
+    from monitor.classifier import classify, format_report
+    from monitor.differ import render_diff
+
+    store = open_store(ctx)
+    known_site(store, site)
+    after = store.version(site, second)
+    before = store.version(site, first if first is not None else after.number - 1) \
+        if (first is not None or after.number > 1) else after
+    color = sys.stdout.isatty() if color is None else color
+    click.echo(f"{site}: version {before.number} ({short(before.first_seen)}) -> "
+               f"version {after.number} ({short(after.first_seen)})\n")
+    click.echo(format_report(classify(before.text, after.text), color=color))
+    click.echo(render_diff(before.text, after.text, color=color))
+
+
+@main.command()
+@click.argument("before", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("after", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report.")
+@click.option("--color/--no-color", default=None, help="Color (default: when a terminal).")
+def compare(before: Path, after: Path, as_json: bool, color: bool | None) -> None:
+    """Classify the change between two files (text, Markdown or HTML).
+
+    Exit status: 0 no major change, 1 major change, 2 error (like diff).
+    """
+    from monitor.classifier import classify, format_report
+    from monitor.extract import extract
+
+    try:
+        texts = [extract(p.read_bytes(), None, url=p.name) for p in (before, after)]
+    except MonitorError as e:
+        click.secho(f"error: {e}", fg="red", err=True)
+        sys.exit(2)
+    result = classify(*texts)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        color = sys.stdout.isatty() if color is None else color
+        click.echo(format_report(result, color=color))
+    sys.exit(1 if result.major else 0)
+
+
+@main.command()
+@click.argument("sites", nargs=-1)
+@click.pass_context
+def reextract(ctx: click.Context, sites: tuple[str, ...]) -> None:
+    """Rebuild versions from stored snapshots after extraction improved (no fetching)."""
+    from monitor.reextract import reextract as rebuild
+
+    config = siteconfig.load(ctx.obj["config"])
+    store = open_store(ctx)
+    for site in config.select(sites):
+        before, after = rebuild(store, site)
+        click.echo(f"{site.name}: {before} versions -> {after} versions")
+
+
+def short(stamp: str | None) -> str:
+    """An ISO time as 'YYYY-MM-DD HH:MM' for tables."""
+    return stamp[:16].replace("T", " ") if stamp else "-"
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    """A plain aligned table: fast to print, easy to grep."""
+    cells = [headers, *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+             for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""`monitor demo`: the whole pipeline, offline, on a bundled loopback site.
+
+Serves the five sample policies in changing page chrome on 127.0.0.1, crawls them, crawls
+again (the chrome changed, the policies did not: no new version), edits one policy (a new kind
+of recipient, a new contact e-mail), crawls a third time, and shows `history` and `diff`.
+Each step runs the real `monitor` command in a subprocess, as a user would.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+from monitor.loopback import LoopbackServer, Page, bundled_policies, bundled_policy
+
+EDITED = "wemet"
+NEW_RECIPIENT = (
+    "We may also share your profile information, usage data and approximate location with "
+    "third-party advertising partners and data brokers, who use it to show you personalised "
+    "advertising.")
+
+
+def edit(text: str) -> str:
+    """The demo's edit: a new kind of recipient and a changed contact e-mail."""
+    lines = text.splitlines()
+    at = next((i for i, line in enumerate(lines) if "share" in line.lower()), len(lines) // 2)
+    lines.insert(at + 1, NEW_RECIPIENT)
+    edited = "\n".join(lines) + "\n"
+    for old in sorted(set(find_emails(edited))):
+        edited = edited.replace(old, "privacy-requests@wemet-group.example")
+    return edited
+
+
+def find_emails(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", text)
+
+
+def step(title: str, args: list[str], env: dict[str, str]) -> int:
+    click.secho(f"\n$ monitor {' '.join(args)}", fg="cyan", bold=True)
+    click.echo(f"# {title}")
+    return subprocess.run([sys.executable, "-m", "monitor.cli", *args], env=env,
+                          check=False).returncode
+
+
+@click.command()
+@click.option("--dir", "folder", type=click.Path(path_type=Path), default=None,
+              help="Keep the demo's sites.toml and database here (default: a temporary folder).")
+def demo(folder: Path | None) -> None:
+    """Run the whole pipeline on a bundled loopback site, offline (about 15 s)."""
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="monitor-demo-") as tmp, LoopbackServer() as server:
+        work = folder or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        names = bundled_policies()
+        for name in names:
+            server.site[f"/{name}/privacy"] = Page(text=bundled_policy(name))
+        config, db = work / "sites.toml", work / "monitor.db"
+        db.unlink(missing_ok=True)
+        config.write_text("".join(
+            f'[[sites]]\nname = "{n}"\nurl = "{server.url}/{n}/privacy"\n\n' for n in names))
+        env = {**os.environ, "MONITOR_CONFIG": str(config), "MONITOR_DB": str(db)}
+        click.echo(f"Serving {len(names)} sample policies on {server.url} (page chrome changes "
+                   f"on every request). Data in {work}.")
+        step("first crawl: one version per site", ["crawl"], env)
+        step("recrawl: the chrome changed, the policies did not, so no new version",
+             ["crawl"], env)
+        server.site[f"/{EDITED}/privacy"] = Page(text=edit(bundled_policy(EDITED)))
+        click.secho(f"\n# the demo edits {EDITED}'s policy: a new kind of recipient "
+                    "(advertising partners, data brokers) and a new contact e-mail", fg="yellow")
+        step("crawl after the edit: a new version, classified", ["crawl", EDITED], env)
+        step("history", ["history", EDITED], env)
+        step("what changed", ["diff", EDITED, "--no-color"], env)
+        step("sites", ["sites"], env)
+    click.secho(f"\ndemo finished in {time.monotonic() - started:.1f} s", fg="green")

@@ -1,0 +1,344 @@
+"""The store: one SQLite file (WAL) holding sites, fetches, snapshots, versions, changes, alerts.
+
+    sites      one row a watched site, with its run state (last fetch, failure streak, next run)
+    fetches    every fetch attempt: time, URL, HTTP status, duration, bytes, ETag, outcome, error
+    snapshots  raw bytes, zlib-compressed, addressed by their SHA-256: an unchanged refetch adds none
+    versions   normalized policy text, numbered per site, a new one only when the text's hash differs
+    changes    two consecutive versions of a site and their classification (major, categories, ...)
+    alerts     the outbox: one row a change (or fetch trouble) and channel, written with the change
+
+Schema changes are sqlite-utils migrations. Reading commands (`history`, `show`) open the file
+with the standard library only; sqlite-utils is imported when a migration is pending or on write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from monitor.errors import StoreError
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+MIGRATION_SET = "policy-monitor"
+
+
+def now() -> str:
+    """The current UTC time as ISO 8601 text (sorts as it reads)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def pack(text: str) -> bytes:
+    return zlib.compress(text.encode("utf-8"), 6)
+
+
+def unpack(blob: bytes) -> str:
+    return zlib.decompress(blob).decode("utf-8")
+
+
+# --- migrations: plain functions so their names are known without importing sqlite-utils ---
+
+def m001_initial(db: Database) -> None:
+    db["sites"].create({"name": str, "url": str, "added_at": str, "last_fetch_at": str,
+                        "last_ok_at": str, "last_change_at": str, "failure_streak": int,
+                        "last_error": str, "last_run_at": str, "next_run_at": str},
+                       pk="name", defaults={"failure_streak": 0})
+    db["snapshots"].create({"hash": str, "content_type": str, "size": int, "body": bytes,
+                            "first_seen": str}, pk="hash")
+    db["fetches"].create({"id": int, "site": str, "url": str, "final_url": str, "at": str,
+                          "duration_ms": float, "status": int, "bytes": int, "etag": str,
+                          "last_modified": str, "content_type": str, "snapshot": str,
+                          "outcome": str, "error": str, "version": int}, pk="id")
+    db["fetches"].create_index(["site", "id"])
+    db["versions"].create({"id": int, "site": str, "number": int, "hash": str, "text": bytes,
+                           "size": int, "first_seen": str, "last_seen": str, "snapshot": str,
+                           "fetch": int}, pk="id")
+    db["versions"].create_index(["site", "number"], unique=True)
+    db["versions"].create_index(["site", "hash"])
+    db["changes"].create({"id": int, "site": str, "from_version": int, "to_version": int,
+                          "at": str, "major": int, "categories": str, "findings": str,
+                          "ignored": str, "stats": str, "restores": int}, pk="id")
+    db["changes"].create_index(["site", "to_version"], unique=True)
+    db["alerts"].create({"id": int, "key": str, "site": str, "change": int, "channel": str,
+                         "kind": str, "payload": str, "state": str, "attempts": int,
+                         "created_at": str, "next_try_at": str, "sent_at": str,
+                         "last_error": str}, pk="id",
+                        defaults={"state": "pending", "attempts": 0})
+    db["alerts"].create_index(["key"], unique=True)
+    db["alerts"].create_index(["state", "next_try_at"])
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [m001_initial]
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply pending migrations, importing sqlite-utils only when one is pending."""
+    try:
+        applied = {r[0] for r in conn.execute(
+            "select name from _sqlite_migrations where migration_set = ?", [MIGRATION_SET])}
+    except sqlite3.OperationalError:
+        applied = set()
+    known = {m.__name__ for m in MIGRATIONS}
+    if applied - known:
+        raise StoreError("this database was written by a newer Policy Monitor "
+                         f"(unknown migrations: {', '.join(sorted(applied - known))})")
+    if known <= applied:
+        return
+    from sqlite_utils import Database, Migrations
+
+    migrations = Migrations(MIGRATION_SET)
+    for fn in MIGRATIONS:
+        migrations(name=fn.__name__)(fn)
+    migrations.apply(Database(conn))
+
+
+@dataclass(frozen=True)
+class Version:
+    site: str
+    number: int
+    hash: str
+    text: str
+    size: int
+    first_seen: str
+    last_seen: str
+
+
+@dataclass(frozen=True)
+class FetchRecord:
+    """One fetch attempt, as the store keeps it."""
+
+    site: str
+    url: str
+    at: str
+    outcome: str  # new | same | not_modified | failed | blocked | suspect
+    final_url: str | None = None
+    status: int | None = None
+    duration_ms: float | None = None
+    bytes: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    content_type: str | None = None
+    snapshot: str | None = None
+    error: str | None = None
+
+
+class Store:
+    """The SQLite file behind everything. One `Store` a process (or thread)."""
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if not self.path.exists() and not create:
+            raise StoreError(f"{self.path}: no database yet (run `monitor crawl` first)")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("pragma journal_mode = wal")
+            self.conn.execute("pragma synchronous = normal")
+            self.conn.execute("pragma foreign_keys = on")
+            migrate(self.conn)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path}: {e}") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT: everything inside lands together or not at all."""
+        self.conn.execute("begin immediate")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("rollback")
+            raise
+        self.conn.execute("commit")
+
+    def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def insert(self, table: str, row: dict[str, Any]) -> int:
+        cols = ", ".join(f"[{c}]" for c in row)
+        marks = ", ".join("?" for _ in row)
+        cursor = self.conn.execute(f"insert into [{table}] ({cols}) values ({marks})",
+                                   list(row.values()))
+        return int(cursor.lastrowid or 0)
+
+    # --- sites ---
+
+    def sync_sites(self, sites: list[tuple[str, str]]) -> None:
+        """Make sure every configured (name, url) has its row; keep run state."""
+        with self.transaction():
+            for name, url in sites:
+                self.conn.execute(
+                    "insert into sites (name, url, added_at, failure_streak) values (?, ?, ?, 0) "
+                    "on conflict(name) do update set url = excluded.url", [name, url, now()])
+
+    def site_rows(self) -> list[sqlite3.Row]:
+        return self.query(
+            "select s.*, (select count(*) from versions v where v.site = s.name) as versions "
+            "from sites s order by s.name")
+
+    # --- snapshots and fetches ---
+
+    def record_snapshot(self, body: bytes, content_type: str | None) -> str:
+        """Keep the raw bytes once; return their hash."""
+        key = digest(body)
+        if self.conn.execute("select 1 from snapshots where hash = ?", [key]).fetchone():
+            return key
+        self.conn.execute(
+            "insert or ignore into snapshots (hash, content_type, size, body, first_seen) "
+            "values (?, ?, ?, ?, ?)", [key, content_type, len(body), zlib.compress(body, 6), now()])
+        return key
+
+    def snapshot(self, key: str) -> tuple[bytes, str | None]:
+        row = self.conn.execute("select body, content_type from snapshots where hash = ?",
+                                [key]).fetchone()
+        if row is None:
+            raise StoreError(f"no snapshot {key}")
+        return zlib.decompress(row["body"]), row["content_type"]
+
+    def record_fetch(self, fetch: FetchRecord, version_id: int | None = None) -> int:
+        """Log one attempt and move the site's run state (streak, last fetch, last success)."""
+        row = {k: v for k, v in fetch.__dict__.items()}
+        row["version"] = version_id
+        fetch_id = self.insert("fetches", row)
+        if fetch.outcome in ("new", "same", "not_modified"):
+            self.conn.execute(
+                "update sites set last_fetch_at = ?, last_ok_at = ?, failure_streak = 0, "
+                "last_error = null where name = ?", [fetch.at, fetch.at, fetch.site])
+        else:
+            self.conn.execute(
+                "update sites set last_fetch_at = ?, failure_streak = failure_streak + 1, "
+                "last_error = ? where name = ?", [fetch.at, fetch.error, fetch.site])
+        return fetch_id
+
+    def last_good_fetch(self, site: str) -> sqlite3.Row | None:
+        """The newest fetch that confirmed the latest version (for conditional requests)."""
+        return self.conn.execute(
+            "select * from fetches where site = ? and outcome in ('new', 'same', 'not_modified') "
+            "order by id desc limit 1", [site]).fetchone()
+
+    def validators(self, site: str, url: str) -> tuple[str | None, str | None]:
+        """The server's own ETag and Last-Modified from the newest good fetch of `url`."""
+        row = self.conn.execute(
+            "select etag, last_modified from fetches where site = ? and url = ? and outcome in "
+            "('new', 'same', 'not_modified') and (etag is not null or last_modified is not null) "
+            "order by id desc limit 1", [site, url]).fetchone()
+        return (row["etag"], row["last_modified"]) if row else (None, None)
+
+    def failure_streak(self, site: str) -> int:
+        row = self.conn.execute("select failure_streak from sites where name = ?",
+                                [site]).fetchone()
+        return int(row[0]) if row else 0
+
+    # --- versions and changes ---
+
+    def latest(self, site: str) -> Version | None:
+        row = self.conn.execute("select * from versions where site = ? order by number desc "
+                                "limit 1", [site]).fetchone()
+        return self._version(row) if row else None
+
+    def version(self, site: str, number: int | None = None) -> Version:
+        """Version `number` of `site` (negative counts from the newest; None: the newest)."""
+        if number is None or number < 0:
+            offset = 0 if number is None else -number - 1
+            row = self.conn.execute("select * from versions where site = ? order by number desc "
+                                    "limit 1 offset ?", [site, offset]).fetchone()
+        else:
+            row = self.conn.execute("select * from versions where site = ? and number = ?",
+                                    [site, number]).fetchone()
+        if row is None:
+            raise StoreError(f"site '{site}' has no version {number if number else ''}".strip())
+        return self._version(row)
+
+    def _version(self, row: sqlite3.Row) -> Version:
+        return Version(site=row["site"], number=row["number"], hash=row["hash"],
+                       text=unpack(row["text"]), size=row["size"],
+                       first_seen=row["first_seen"], last_seen=row["last_seen"])
+
+    def find_text(self, site: str, text_hash: str) -> int | None:
+        """The newest version of `site` whose text has this hash (a page variant coming back)."""
+        row = self.conn.execute("select number from versions where site = ? and hash = ? "
+                                "order by number desc limit 1", [site, text_hash]).fetchone()
+        return int(row[0]) if row else None
+
+    def touch(self, site: str, number: int, at: str) -> None:
+        self.conn.execute("update versions set last_seen = ? where site = ? and number = ?",
+                          [at, site, number])
+
+    def add_version(self, site: str, text: str, *, at: str, snapshot: str | None,
+                    fetch_id: int | None) -> int:
+        """Insert the next version of `site`; return its number. Call inside a transaction."""
+        row = self.conn.execute("select coalesce(max(number), 0) from versions where site = ?",
+                                [site]).fetchone()
+        number = int(row[0]) + 1
+        self.insert("versions", {"site": site, "number": number,
+                                 "hash": digest(text.encode("utf-8")), "text": pack(text),
+                                 "size": len(text.encode("utf-8")), "first_seen": at,
+                                 "last_seen": at, "snapshot": snapshot, "fetch": fetch_id})
+        return number
+
+    def add_change(self, site: str, before: int, after: int, *, at: str,
+                   classification: dict[str, Any] | None, restores: int | None = None) -> int:
+        c = classification or {}
+        self.conn.execute("update sites set last_change_at = ? where name = ?", [at, site])
+        return self.insert("changes", {
+            "site": site, "from_version": before, "to_version": after, "at": at,
+            "major": None if not c else int(bool(c.get("major"))),
+            "categories": json.dumps(c.get("categories", [])),
+            "findings": json.dumps(c.get("findings", [])),
+            "ignored": json.dumps(c.get("ignored", [])),
+            "stats": json.dumps(c.get("stats", {})), "restores": restores})
+
+    def change(self, site: str, to_version: int) -> dict[str, Any] | None:
+        row = self.conn.execute("select * from changes where site = ? and to_version = ?",
+                                [site, to_version]).fetchone()
+        return decode_change(row) if row else None
+
+    def history(self, site: str) -> list[dict[str, Any]]:
+        """Every version of `site`, oldest first, with the change that led to it."""
+        rows = self.query(
+            "select v.number, v.first_seen, v.last_seen, v.size, v.hash, c.id as change_id, "
+            "c.major, c.categories, c.stats, c.restores from versions v left join changes c "
+            "on c.site = v.site and c.to_version = v.number where v.site = ? order by v.number",
+            [site])
+        return [history_entry(r) for r in rows]
+
+    def has_site(self, site: str) -> bool:
+        return self.conn.execute("select 1 from sites where name = ?", [site]).fetchone() \
+            is not None
+
+
+def decode_change(row: sqlite3.Row) -> dict[str, Any]:
+    change = dict(row)
+    for key in ("categories", "findings", "ignored", "stats"):
+        change[key] = json.loads(change[key] or "null")
+    change["major"] = None if change["major"] is None else bool(change["major"])
+    return change
+
+
+def history_entry(row: sqlite3.Row) -> dict[str, Any]:
+    entry: dict[str, Any] = {"version": row["number"], "first_seen": row["first_seen"],
+                             "last_seen": row["last_seen"], "size": row["size"],
+                             "hash": row["hash"]}
+    if row["change_id"] is not None:
+        stats = json.loads(row["stats"] or "{}")
+        entry.update(major=None if row["major"] is None else bool(row["major"]),
+                     categories=json.loads(row["categories"] or "[]"),
+                     words_added=stats.get("words_added"), words_removed=stats.get("words_removed"),
+                     restores=row["restores"])
+    return entry

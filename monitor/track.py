@@ -1,0 +1,168 @@
+"""The whole flow for one fetched page, in one screen: `track`.
+
+fetched page -> snapshot -> extract -> plausible? -> new version? -> classify -> change + alerts
+
+The crawler hands over a `Fetched`; everything it becomes (a failed fetch, a suspect page, an
+unchanged page, or a new version with its classified change and its alerts) is recorded here,
+each in one transaction, so a crash leaves either all of it or none of it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from monitor.config import Site
+from monitor.errors import ExtractError
+from monitor.store import FetchRecord, Store, digest
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What the crawler got for one site: a response, or the error that stood for one."""
+
+    site: str
+    url: str
+    at: str
+    final_url: str | None = None
+    status: int | None = None
+    body: bytes = field(default=b"", repr=False)
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    duration_ms: float | None = None
+    error: str | None = None
+    blocked: bool = False  # robots.txt, 4xx: retrying soon will not help
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one fetch became: outcome is new | same | not_modified | failed | blocked | suspect."""
+
+    site: str
+    outcome: str
+    version: int | None = None
+    change: dict[str, Any] | None = None
+    detail: str | None = None
+
+
+class Alerting(Protocol):
+    """Plans alerts inside the transaction that records what they are about (see alerts.py)."""
+
+    def on_change(self, store: Store, site: Site, change_id: int,
+                  change: dict[str, Any]) -> None: ...
+
+    def on_fetch(self, store: Store, site: Site, ok: bool, error: str | None) -> None: ...
+
+
+def track(store: Store, site: Site, fetched: Fetched, alerting: Alerting | None = None) -> Outcome:
+    """Record one fetch of `site` and whatever it changed."""
+    trouble = fetch_trouble(fetched)
+    if trouble:
+        outcome, detail = trouble
+        return record(store, site, fetched, outcome, detail, alerting)
+    latest = store.latest(site.name)
+    last = store.last_good_fetch(site.name)
+    if latest and last and last["snapshot"] == digest(fetched.body):
+        return record(store, site, fetched, "same", None, alerting, number=latest.number)
+    try:
+        text = extract_text(site, fetched)
+    except ExtractError as e:
+        return record(store, site, fetched, "suspect", str(e), alerting)
+    from monitor.plausibility import assess
+
+    reason = assess(text, latest.text if latest else None)
+    if reason:
+        return record(store, site, fetched, "suspect", reason, alerting)
+    if latest and digest(text.encode("utf-8")) == latest.hash:
+        return record(store, site, fetched, "same", None, alerting, number=latest.number)
+    return record_version(store, site, fetched, text, latest.text if latest else None, alerting)
+
+
+def fetch_trouble(fetched: Fetched) -> tuple[str, str] | None:
+    """(outcome, detail) when the response is no page to read at all."""
+    if fetched.error:
+        return ("blocked" if fetched.blocked else "failed"), fetched.error
+    if fetched.status == 304:
+        return "not_modified", ""
+    if fetched.status is not None and fetched.status >= 400:
+        outcome = "failed" if fetched.status >= 500 or fetched.status == 429 else "blocked"
+        return outcome, f"HTTP {fetched.status}"
+    moved = moved_away(fetched.url, fetched.final_url)
+    return ("suspect", moved) if moved else None
+
+
+HOME_OR_LOGIN = re.compile(r"(^|/)(log-?in|sign-?in|signon|auth|sso|session|account|"
+                           r"register|index\.\w+|home)(/|$|\.|\?)", re.I)
+
+
+def moved_away(url: str, final_url: str | None) -> str | None:
+    """A redirect to the home page or a login page is not the policy moving."""
+    if not final_url or final_url == url:
+        return None
+    path = urlsplit(final_url).path
+    if path.strip("/") == "" or HOME_OR_LOGIN.search(path):
+        return f"redirected away from the policy to {final_url}"
+    return None
+
+
+def extract_text(site: Site, fetched: Fetched) -> str:
+    from monitor.extract import extract
+
+    return extract(fetched.body, fetched.content_type, select=site.select, remove=site.remove,
+                   url=fetched.final_url or fetched.url)
+
+
+def record(store: Store, site: Site, fetched: Fetched, outcome: str, detail: str | None,
+           alerting: Alerting | None, number: int | None = None) -> Outcome:
+    """Log a fetch that made no new version (and keep its snapshot when it has bytes)."""
+    with store.transaction():
+        snapshot = (store.record_snapshot(fetched.body, fetched.content_type)
+                    if fetched.body and outcome in ("same", "suspect") else None)
+        store.record_fetch(fetch_record(fetched, outcome, snapshot, detail or None))
+        if number is not None:
+            store.touch(site.name, number, fetched.at)
+        if alerting:
+            ok = outcome in ("same", "not_modified")
+            alerting.on_fetch(store, site, ok, None if ok else detail)
+    return Outcome(site.name, outcome, version=number, detail=detail)
+
+
+def record_version(store: Store, site: Site, fetched: Fetched, text: str, previous: str | None,
+                   alerting: Alerting | None) -> Outcome:
+    """A new version, its change and its alerts: classified first, then written at once."""
+    change = classify(previous, text) if previous is not None else None
+    with store.transaction():
+        snapshot = store.record_snapshot(fetched.body, fetched.content_type)
+        fetch_id = store.record_fetch(fetch_record(fetched, "new", snapshot, None))
+        restores = store.find_text(site.name, digest(text.encode("utf-8")))
+        number = store.add_version(site.name, text, at=fetched.at, snapshot=snapshot,
+                                   fetch_id=fetch_id)
+        store.conn.execute("update fetches set version = ? where id = ?", [number, fetch_id])
+        if change is not None:
+            change["restores"] = restores
+            change_id = store.add_change(site.name, number - 1, number, at=fetched.at,
+                                         classification=change, restores=restores)
+            if alerting:
+                alerting.on_change(store, site, change_id, change)
+        if alerting:
+            alerting.on_fetch(store, site, True, None)
+    return Outcome(site.name, "new", version=number, change=change)
+
+
+def classify(before: str, after: str) -> dict[str, Any]:
+    from monitor.classifier import classify as run
+
+    return run(before, after).to_dict()
+
+
+def fetch_record(fetched: Fetched, outcome: str, snapshot: str | None,
+                 error: str | None) -> FetchRecord:
+    return FetchRecord(
+        site=fetched.site, url=fetched.url, at=fetched.at, outcome=outcome,
+        final_url=fetched.final_url, status=fetched.status, duration_ms=fetched.duration_ms,
+        bytes=len(fetched.body) if fetched.body else None, etag=fetched.etag,
+        last_modified=fetched.last_modified, content_type=fetched.content_type,
+        snapshot=snapshot, error=error)
