@@ -173,6 +173,9 @@ class LoopbackServer(ThreadingHTTPServer):
         self.site = site or Site()
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hung up (a crawl timing out on a slow page) is not our error."""
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"

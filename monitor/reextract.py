@@ -19,7 +19,7 @@ def reextract(store: Store, site: Site) -> tuple[int, int]:
 
     before = len(store.history(site.name))
     fetches = store.query("select id, at, snapshot from fetches where site = ? and snapshot is "
-                          "not null and outcome in ('new', 'same', 'suspect') order by id",
+                          "not null and outcome in ('new', 'suspect') order by id",
                           [site.name])
     with store.transaction():
         store.conn.execute("delete from changes where site = ?", [site.name])

@@ -2,7 +2,8 @@
 
     sites      one row a watched site, with its run state (last fetch, failure streak, next run)
     fetches    every fetch attempt: time, URL, HTTP status, duration, bytes, ETag, outcome, error
-    snapshots  raw bytes, zlib-compressed, addressed by their SHA-256: an unchanged refetch adds none
+    snapshots  raw bytes, zlib-compressed, addressed by their SHA-256, kept for every new version
+               and every suspect page; an unchanged refetch records only the hash
     versions   normalized policy text, numbered per site, a new one only when the text's hash differs
     changes    two consecutive versions of a site and their classification (major, categories, ...)
     alerts     the outbox: one row a change (or fetch trouble) and channel, written with the change

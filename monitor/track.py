@@ -9,6 +9,7 @@ each in one transaction, so a crash leaves either all of it or none of it.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -17,6 +18,8 @@ from urllib.parse import urlsplit
 from monitor.config import Site
 from monitor.errors import ExtractError
 from monitor.store import FetchRecord, Store, digest
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -119,8 +122,7 @@ def record(store: Store, site: Site, fetched: Fetched, outcome: str, detail: str
            alerting: Alerting | None, number: int | None = None) -> Outcome:
     """Log a fetch that made no new version (and keep its snapshot when it has bytes)."""
     with store.transaction():
-        snapshot = (store.record_snapshot(fetched.body, fetched.content_type)
-                    if fetched.body and outcome in ("same", "suspect") else None)
+        snapshot = keep_snapshot(store, fetched, outcome)
         store.record_fetch(fetch_record(fetched, outcome, snapshot, detail or None))
         if number is not None:
             store.touch(site.name, number, fetched.at)
@@ -128,6 +130,16 @@ def record(store: Store, site: Site, fetched: Fetched, outcome: str, detail: str
             ok = outcome in ("same", "not_modified")
             alerting.on_fetch(store, site, ok, None if ok else detail)
     return Outcome(site.name, outcome, version=number, detail=detail)
+
+
+def keep_snapshot(store: Store, fetched: Fetched, outcome: str) -> str | None:
+    """The raw bytes' hash. Bytes are kept for suspect pages (the evidence); for an unchanged
+    page only the hash is: its text is the version's, and chrome churn would cost ~10 KB a fetch."""
+    if not fetched.body:
+        return None
+    if outcome == "suspect":
+        return store.record_snapshot(fetched.body, fetched.content_type)
+    return digest(fetched.body)
 
 
 def record_version(store: Store, site: Site, fetched: Fetched, text: str, previous: str | None,
@@ -153,9 +165,16 @@ def record_version(store: Store, site: Site, fetched: Fetched, text: str, previo
 
 
 def classify(before: str, after: str) -> dict[str, Any]:
+    """The classifier's verdict as a dict. Should the classifier itself fail, the change is
+    still recorded, and flagged major so that a person looks: a missed edit is the worst outcome."""
     from monitor.classifier import classify as run
 
-    return run(before, after).to_dict()
+    try:
+        return run(before, after).to_dict()
+    except Exception as e:
+        log.exception("the classifier failed; recording the change as major, unclassified")
+        return {"major": True, "categories": [], "findings": [], "ignored": [],
+                "stats": {"error": f"classifier failed: {e!r}"}}
 
 
 def fetch_record(fetched: Fetched, outcome: str, snapshot: str | None,
