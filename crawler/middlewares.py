@@ -1,11 +1,11 @@
-"""Conditional requests from the server's own validators, never from our clock."""
+"""Conditional requests from the server's own validators, never from our clock; fetch times."""
 
 from __future__ import annotations
 
 from scrapy import Request
 from scrapy.crawler import Crawler
 
-from monitor.store import Store
+from monitor.store import Store, now
 
 
 class ConditionalRequestMiddleware:
@@ -22,7 +22,10 @@ class ConditionalRequestMiddleware:
 
     def process_request(self, request: Request, spider: object = None) -> None:
         site = request.meta.get("site")
-        if not site or request.meta.get("unconditional"):
+        if not site:
+            return None
+        request.meta["started"] = now()  # when the request leaves, not when it was queued
+        if request.meta.get("unconditional"):
             return None
         if self.store is None:
             self.store = Store(self.db_path)

@@ -437,7 +437,9 @@ def normalize(text: str) -> str:
     text = _map_characters(text.replace("\r\n", "\n"))
     # Map before NFKC so that removing a zero-width character cannot create a new composition.
     text = _map_characters(unicodedata.normalize("NFKC", text))
-    text = _CLOUDFLARE.sub("[email protected]", _CONTROL.sub("", text))
+    text = _CONTROL.sub("", text)
+    if "protected]" in text.lower():  # the regex is slow on long texts: only when it can match
+        text = _CLOUDFLARE.sub("[email protected]", text)
     lines: list[str] = []
     for raw in _SPACES.sub(" ", text).split("\n"):
         line = raw.strip(" ")
@@ -447,6 +449,8 @@ def normalize(text: str) -> str:
 
 
 def _map_characters(text: str) -> str:
+    if text.isascii():  # fast path: only the ASCII line breaks can need mapping
+        return text.replace("\r", "\n").replace("\x0b", "\n").replace("\x0c", "\n")
     return _MAPPED.sub(lambda match: _CHARACTER_MAP[match.group()], text)
 
 
