@@ -1,14 +1,15 @@
 """The errors Policy Monitor raises, as one small tree.
 
-    MonitorError                   every error of ours; the CLI prints it and exits non-zero
-    ├── ConfigError                sites.toml is wrong: names the file, the site and the key (exit 2)
-    ├── FetchError                 a page could not be fetched
-    │   ├── TransientFetchError    DNS, refused, timeout, 5xx, 429: try again later
-    │   └── BlockedFetchError      robots.txt, 4xx, redirect elsewhere: needs a person
-    ├── ExtractError               the bytes hold no plausible policy text (empty, error page, JS shell)
-    ├── StoreError                 the database is missing, locked or from a newer version
-    └── AlertError                 a channel refused or failed a delivery
-        └── TransientAlertError    the channel may take it later (SMTP down, 5xx, 429)
+    MonitorError                 every error of ours: the CLI prints one line, exits non-zero
+    ├── ConfigError              sites.toml is wrong: file, site and key named (exit 2)
+    ├── ExtractError             no policy text in the bytes (empty, binary, select matched nothing)
+    ├── StoreError               the database is missing or from a newer Policy Monitor
+    └── AlertError               a channel refused a delivery: given up
+        └── TransientAlertError  the channel may take it later (SMTP down, 5xx, 429): retried
+
+Fetch trouble is data, not an exception: the spider turns every error into a fetch whose
+outcome is `failed` (transient: DNS, refused, timeout, 429, 5xx; tried again next run) or
+`blocked` (robots.txt, other 4xx: needs a person), and one site's trouble never stops a crawl.
 """
 
 from __future__ import annotations
@@ -36,18 +37,6 @@ class ConfigError(MonitorError):
         if key:
             where.append(f"key '{key}'")
         super().__init__(f"{': '.join(where)}: {message}" if where else message)
-
-
-class FetchError(MonitorError):
-    """A fetch that did not give us a page."""
-
-
-class TransientFetchError(FetchError):
-    """A fetch that may work next time (network, timeout, 5xx, 429)."""
-
-
-class BlockedFetchError(FetchError):
-    """A fetch that will not work without a person (robots.txt, 4xx, moved page)."""
 
 
 class ExtractError(MonitorError):

@@ -428,7 +428,6 @@ _CHARACTER_MAP = {
 _MAPPED = re.compile("[" + "".join(_CHARACTER_MAP) + "]")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 # Runs of white space and single tabs etc.; single spaces are left alone, which is much faster.
-_SPACES = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
 _CLOUDFLARE = re.compile(r"\[email\s*(?:&#160;|&nbsp;)?\s*protected\]", re.I)
 
 
@@ -441,8 +440,8 @@ def normalize(text: str) -> str:
     if "protected]" in text.lower():  # the regex is slow on long texts: only when it can match
         text = _CLOUDFLARE.sub("[email protected]", text)
     lines: list[str] = []
-    for raw in _SPACES.sub(" ", text).split("\n"):
-        line = raw.strip(" ")
+    for raw in text.split("\n"):
+        line = " ".join(raw.split())  # every run of white space to one space, at C speed
         if line or (lines and lines[-1]):
             lines.append(line)
     return "\n".join(lines).strip("\n")

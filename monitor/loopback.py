@@ -7,6 +7,7 @@ never become versions: errors, slow pages, redirects home, soft 404s, emptied pa
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import random
@@ -20,7 +21,8 @@ from importlib import resources
 
 PROMOS = ["Try Premium free for 30 days!", "New: dark mode is here.",
           "Refer a friend and get a month free.", "Download our app today."]
-HEADING = re.compile(r"^(#+\s|\d+(\.\d+)*[.、)]?\s|\([IVXivx]+\)\s|[IVX]+\.\s|[A-Z][A-Za-z ,&-]{2,60}$)")
+HEADING = re.compile(
+    r"^(#+\s|\d+(\.\d+)*[.、)]?\s|\([IVXivx]+\)\s|[IVX]+\.\s|[A-Z][A-Za-z ,&-]{2,60}$)")
 
 
 def bundled_policy(name: str) -> str:
@@ -56,6 +58,11 @@ def policy_html(text: str) -> str:
     if in_list:
         out.append("</ul>")
     return "\n".join(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def cached_policy_html(text: str) -> str:
+    return policy_html(text)
 
 
 def chrome(body_html: str, title: str = "Privacy Policy") -> str:
@@ -98,7 +105,7 @@ class Page:
     def render(self) -> bytes:
         if self.body is not None:
             return self.body
-        return chrome(policy_html(self.text or "")).encode("utf-8")
+        return chrome(cached_policy_html(self.text or "")).encode("utf-8")
 
 
 class Site:

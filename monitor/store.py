@@ -4,7 +4,7 @@
     fetches    every fetch attempt: time, URL, HTTP status, duration, bytes, ETag, outcome, error
     snapshots  raw bytes, zlib-compressed, addressed by their SHA-256, kept for every new version
                and every suspect page; an unchanged refetch records only the hash
-    versions   normalized policy text, numbered per site, a new one only when the text's hash differs
+    versions   normalized policy text, numbered per site, new only when the text's hash differs
     changes    two consecutive versions of a site and their classification (major, categories, ...)
     alerts     the outbox: one row a change (or fetch trouble) and channel, written with the change
 
@@ -42,8 +42,12 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# Level 1: a third of the CPU of the default for a few percent more bytes; crawls are CPU-bound.
+LEVEL = 1
+
+
 def pack(text: str) -> bytes:
-    return zlib.compress(text.encode("utf-8"), 6)
+    return zlib.compress(text.encode("utf-8"), LEVEL)
 
 
 def unpack(blob: bytes) -> str:
@@ -53,33 +57,33 @@ def unpack(blob: bytes) -> str:
 # --- migrations: plain functions so their names are known without importing sqlite-utils ---
 
 def m001_initial(db: Database) -> None:
-    db["sites"].create({"name": str, "url": str, "added_at": str, "last_fetch_at": str,
+    db.table("sites").create({"name": str, "url": str, "added_at": str, "last_fetch_at": str,
                         "last_ok_at": str, "last_change_at": str, "failure_streak": int,
                         "last_error": str, "last_run_at": str, "next_run_at": str},
                        pk="name", defaults={"failure_streak": 0})
-    db["snapshots"].create({"hash": str, "content_type": str, "size": int, "body": bytes,
+    db.table("snapshots").create({"hash": str, "content_type": str, "size": int, "body": bytes,
                             "first_seen": str}, pk="hash")
-    db["fetches"].create({"id": int, "site": str, "url": str, "final_url": str, "at": str,
+    db.table("fetches").create({"id": int, "site": str, "url": str, "final_url": str, "at": str,
                           "duration_ms": float, "status": int, "bytes": int, "etag": str,
                           "last_modified": str, "content_type": str, "snapshot": str,
                           "outcome": str, "error": str, "version": int}, pk="id")
-    db["fetches"].create_index(["site", "id"])
-    db["versions"].create({"id": int, "site": str, "number": int, "hash": str, "text": bytes,
+    db.table("fetches").create_index(["site", "id"])
+    db.table("versions").create({"id": int, "site": str, "number": int, "hash": str, "text": bytes,
                            "size": int, "first_seen": str, "last_seen": str, "snapshot": str,
                            "fetch": int}, pk="id")
-    db["versions"].create_index(["site", "number"], unique=True)
-    db["versions"].create_index(["site", "hash"])
-    db["changes"].create({"id": int, "site": str, "from_version": int, "to_version": int,
+    db.table("versions").create_index(["site", "number"], unique=True)
+    db.table("versions").create_index(["site", "hash"])
+    db.table("changes").create({"id": int, "site": str, "from_version": int, "to_version": int,
                           "at": str, "major": int, "categories": str, "findings": str,
                           "ignored": str, "stats": str, "restores": int}, pk="id")
-    db["changes"].create_index(["site", "to_version"], unique=True)
-    db["alerts"].create({"id": int, "key": str, "site": str, "change": int, "channel": str,
+    db.table("changes").create_index(["site", "to_version"], unique=True)
+    db.table("alerts").create({"id": int, "key": str, "site": str, "change": int, "channel": str,
                          "kind": str, "payload": str, "state": str, "attempts": int,
                          "created_at": str, "next_try_at": str, "sent_at": str,
                          "last_error": str}, pk="id",
                         defaults={"state": "pending", "attempts": 0})
-    db["alerts"].create_index(["key"], unique=True)
-    db["alerts"].create_index(["state", "next_try_at"])
+    db.table("alerts").create_index(["key"], unique=True)
+    db.table("alerts").create_index(["state", "next_try_at"])
 
 
 MIGRATIONS: list[Callable[[Database], None]] = [m001_initial]
@@ -202,7 +206,8 @@ class Store:
             return key
         self.conn.execute(
             "insert or ignore into snapshots (hash, content_type, size, body, first_seen) "
-            "values (?, ?, ?, ?, ?)", [key, content_type, len(body), zlib.compress(body, 6), now()])
+            "values (?, ?, ?, ?, ?)",
+            [key, content_type, len(body), zlib.compress(body, LEVEL), now()])
         return key
 
     def snapshot(self, key: str) -> tuple[bytes, str | None]:
