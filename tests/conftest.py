@@ -65,3 +65,41 @@ class Monitor:
 @pytest.fixture
 def monitor(tmp_path: Path) -> Monitor:
     return Monitor(tmp_path)
+
+
+def make_pdf(text: str, lines_a_page: int = 60) -> bytes:
+    """A real, minimal PDF (Helvetica text, one line a row) for crawling PDF policies."""
+    rows = [r for line in text.splitlines() for r in wrap(line)] or [""]
+    pages = [rows[i:i + lines_a_page] for i in range(0, len(rows), lines_a_page)]
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    kids = []
+    for page in pages:
+        ops = "BT /F1 9 Tf 40 800 Td 12 TL " + " ".join(f"({esc(r)}) '" for r in page) + " ET"
+        stream = ops.encode("latin-1", "replace")
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
+                       b"/Resources << /Font << /F1 3 0 R >> >> >>" % (len(objects)))
+        kids.append(len(objects))
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
+        b" ".join(b"%d 0 R" % k for k in kids), len(kids))
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1,
+                                                                            xref)
+    return bytes(out)
+
+
+def wrap(line: str, width: int = 100) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(line, width) or [""]
+
+
+def esc(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")

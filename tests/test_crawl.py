@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 from monitor.loopback import Page, bundled_policy
+from tests.conftest import make_pdf
 
 WEMET = bundled_policy("wemet")
 BELIEVE = bundled_policy("believe")
@@ -156,3 +160,30 @@ def test_add_validates_before_writing(monitor):
     monitor("add", "wemet", "https://example.org/privacy", "--select", "main article")
     assert 'select = "main article"' in monitor.config.read_text()
     assert "wemet" in monitor("sites").stdout
+
+
+def test_plain_text_and_pdf_policies_become_versions(server, monitor):
+    server.site["/policy.pdf"] = Page(body=make_pdf(WEMET), content_type="application/pdf")
+    server.site["/policy.txt"] = Page(body=WEMET.encode(), content_type="text/plain")
+    monitor.sites(("pdf", f"{server.url}/policy.pdf"), ("txt", f"{server.url}/policy.txt"))
+    monitor.crawl()
+    shown = monitor("show", "pdf").stdout
+    assert "Wemet" in shown and "el.zohair@gmail.com" in shown
+    # the same policy edited, as a PDF: a new version, classified
+    server.site["/policy.pdf"] = Page(body=make_pdf(WEMET.replace("el.zohair@gmail.com",
+                                                                  "dpo@wemet.example")),
+                                      content_type="application/pdf")
+    monitor.crawl("pdf")
+    assert "contact" in monitor.history("pdf")[1]["categories"]
+    assert "Wemet" in monitor("show", "txt").stdout
+
+
+def test_the_spider_runs_the_scrapy_way_from_the_repo_root(server, monitor):
+    server.site["/p"] = Page(text=WEMET)
+    monitor.sites(("wemet", f"{server.url}/p"))
+    root = Path(__file__).parent.parent
+    proc = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "policy", "-a", "sites=wemet",
+                           "-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "LOG_LEVEL=WARNING"],
+                          cwd=root, env=monitor.env(), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert [e["version"] for e in monitor.history("wemet")] == [1]
