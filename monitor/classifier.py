@@ -1,0 +1,132 @@
+"""Tell whether a change between two policy versions is major, which categories it touches, and why.
+
+The decision rests on WHAT changed, statement by statement (see `monitor.judge`): a changed entity
+(e-mail, organisation, place, duration, age), a lexicon term that appears or disappears (and whose
+count in the whole document moves the same way, so moved text never counts), a negation or
+modality flip, or a whole statement added or removed, read through its main verb and its section.
+Everything else (wrapping, numbering, order, case, quotes, spelling, dates, link targets, rewording
+without a new term) is reported as ignored.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+from monitor.differ import align
+
+CATEGORIES = (
+    "purpose",
+    "data_types",
+    "recipients",
+    "controller",
+    "rights",
+    "contact",
+    "transfer",
+    "retention",
+    "children",
+    "security",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    category: str  # one of CATEGORIES
+    kind: str  # "added" | "removed" | "changed"
+    before: str  # quoted passage before ('' when added)
+    after: str  # quoted passage after ('' when removed)
+    section: str  # heading of the section where it sits ('' if none)
+
+
+@dataclass(frozen=True)
+class Classification:
+    major: bool
+    categories: tuple[str, ...]  # sorted in CATEGORIES order
+    findings: tuple[Finding, ...]
+    ignored: tuple[str, ...]  # short descriptions of what was judged cosmetic
+    stats: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "major": self.major,
+            "categories": list(self.categories),
+            "findings": [asdict(f) for f in self.findings],
+            "ignored": list(self.ignored),
+            "stats": dict(self.stats),
+        }
+
+
+def classify(before: str, after: str) -> Classification:
+    """Classify the change from `before` to `after` (normalised Markdown or plain text)."""
+    from monitor.judge import Judge  # local: judge imports Finding from here
+
+    start = time.perf_counter()
+    al = align(before, after)
+    judge = Judge(al.before, al.after)
+    judge.prepare(al.hunks)
+    for hunk in al.hunks:
+        judge.hunk(hunk)
+    findings = _unique(judge.findings)
+    present = {f.category for f in findings}
+    cats = tuple(c for c in CATEGORIES if c in present)
+    stats = {
+        "statements_before": len(al.before),
+        "statements_after": len(al.after),
+        "hunks": len(al.hunks),
+        "statements_moved": al.moved,
+        "statements_removed": sum(len(h.removed) for h in al.hunks),
+        "statements_added": sum(len(h.added) for h in al.hunks),
+        "elapsed_ms": round((time.perf_counter() - start) * 1000, 1),
+    }
+    if judge.skipped:
+        judge.ignored.append(
+            f"{judge.skipped} changed statement(s) not examined: time budget spent"
+        )
+        stats["statements_not_examined"] = judge.skipped
+    if al.moved:
+        judge.ignored.append(f"{al.moved} statement(s) moved or reordered without change")
+    return Classification(
+        bool(findings), cats, tuple(findings), tuple(_dedupe(judge.ignored)), stats
+    )
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for f in findings:
+        k = (f.category, f.before, f.after)
+        if k not in seen:
+            seen.add(k)
+            out.append(f)
+    order = {c: i for i, c in enumerate(CATEGORIES)}
+    return sorted(out, key=lambda f: order[f.category])
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+_BOLD, _RED, _GREEN, _RESET = "\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[0m"
+
+
+def format_report(c: Classification, *, color: bool = False) -> str:
+    """Human report: verdict, categories, findings (before -> after, section), ignored summary."""
+
+    def paint(code: str, text: str) -> str:
+        return f"{code}{text}{_RESET}" if color else text
+
+    verdict = "MAJOR change" if c.major else "No major change"
+    lines = [paint(_BOLD, verdict) + (f": {', '.join(c.categories)}" if c.categories else "")]
+    for f in c.findings:
+        where = f" (in '{f.section}')" if f.section else ""
+        lines.append(f"\n* {f.category} - {f.kind}{where}")
+        if f.before:
+            lines.append("  before: " + paint(_RED, f.before))
+        if f.after:
+            lines.append("  after:  " + paint(_GREEN, f.after))
+    if c.ignored:
+        lines.append(f"\nIgnored as cosmetic ({len(c.ignored)}):")
+        lines += [f"  - {d}" for d in c.ignored[:20]]
+        if len(c.ignored) > 20:
+            lines.append(f"  - ... and {len(c.ignored) - 20} more")
+    return "\n".join(lines)

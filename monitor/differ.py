@@ -1,0 +1,159 @@
+"""Diff two policy versions: statement alignment, word-level diff and its rendering.
+
+Statements (see `monitor.sections`) are compared by their normalised keys.  A sequence diff over
+statement keys finds the changed places (hunks); statements that only moved (their key is as
+frequent on both sides) are taken out, so reordered sections and paragraphs never count as change.
+Inside a hunk, words are diffed with diff-match-patch in its line mode, one token a "line", so
+the cost grows with the number of tokens, never with characters squared, and `Diff_Timeout`
+bounds the worst case.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from diff_match_patch import diff_match_patch
+
+from monitor.sections import Unit, units
+
+Op = tuple[int, str]
+TIMEOUT_S = 0.5
+_TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
+_RED, _GREEN, _DIM, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[2m", "\x1b[0m"
+
+
+@dataclass(frozen=True)
+class Hunk:
+    """One place of change: statements removed from `before` and added in `after`."""
+
+    removed: tuple[Unit, ...]
+    added: tuple[Unit, ...]
+    start_before: int  # index of the first statement of the hunk (or insertion point)
+    start_after: int
+
+
+@dataclass(frozen=True)
+class Alignment:
+    before: tuple[Unit, ...]
+    after: tuple[Unit, ...]
+    hunks: tuple[Hunk, ...]
+    moved: int  # statements found elsewhere on the other side
+
+
+def _dmp() -> diff_match_patch:
+    dmp = diff_match_patch()
+    dmp.Diff_Timeout = TIMEOUT_S
+    return dmp
+
+
+def diff_sequences(
+    a: Sequence[str], b: Sequence[str], *, semantic: bool = False
+) -> list[tuple[int, list[str]]]:
+    """Diff two token sequences (dmp line mode: each distinct token becomes one character)."""
+    table: dict[str, str] = {}
+    back: list[str] = []
+
+    def encode(tokens: Sequence[str]) -> str:
+        chars = []
+        for t in tokens:
+            c = table.get(t)
+            if c is None:
+                n = len(back) + 1
+                c = chr(n + 0x800 if n + 0x800 < 0xD800 else n + 0x1000)
+                table[t] = c
+                back.append(t)
+            chars.append(c)
+        return "".join(chars)
+
+    dmp = _dmp()
+    ops = dmp.diff_main(encode(a), encode(b), False)
+    if semantic:
+        dmp.diff_cleanupSemantic(ops)
+    lookup = {c: t for t, c in table.items()}
+    return [(op, [lookup[c] for c in chars]) for op, chars in ops]
+
+
+def diff_words(before: str, after: str) -> list[Op]:
+    """dmp-style ops (-1, 0, 1) at word granularity after semantic cleanup."""
+    ops = diff_sequences(_TOKEN.findall(before), _TOKEN.findall(after), semantic=True)
+    return [(op, "".join(tokens)) for op, tokens in ops if tokens]
+
+
+def align(before: str | Sequence[Unit], after: str | Sequence[Unit]) -> Alignment:
+    """Changed places between two versions, moved statements taken out."""
+    memo: dict = {}
+    ub = tuple(units(before, memo) if isinstance(before, str) else before)
+    ua = tuple(units(after, memo) if isinstance(after, str) else after)
+    ops = diff_sequences([u.key for u in ub], [u.key for u in ua])
+    spare_b = Counter(u.key for u in ub) - Counter(u.key for u in ua)
+    spare_a = Counter(u.key for u in ua) - Counter(u.key for u in ub)
+    hunks: list[Hunk] = []
+    moved = ib = ia = 0
+    removed: list[Unit] = []
+    added: list[Unit] = []
+    start = (0, 0)
+    for op, keys in ops:
+        if op == 0:
+            if removed or added:
+                hunks.append(Hunk(tuple(removed), tuple(added), *start))
+                removed, added = [], []
+            ib += len(keys)
+            ia += len(keys)
+            start = (ib, ia)
+            continue
+        side, spare, out = (ub, spare_b, removed) if op < 0 else (ua, spare_a, added)
+        pos = ib if op < 0 else ia
+        for j in range(len(keys)):
+            unit = side[pos + j]
+            if spare[unit.key] > 0:
+                spare[unit.key] -= 1
+                out.append(unit)
+            else:
+                moved += 1
+        if op < 0:
+            ib += len(keys)
+        else:
+            ia += len(keys)
+    if removed or added:
+        hunks.append(Hunk(tuple(removed), tuple(added), *start))
+    return Alignment(ub, ua, tuple(hunks), moved)
+
+
+def render_diff(before: str, after: str, *, color: bool = False, context: int = 2) -> str:
+    """Changed statements only, word by word, with `context` unchanged statements around them."""
+    al = align(before, after)
+    parts: list[str] = []
+    for h in al.hunks:
+        lead = al.before[max(0, h.start_before - context) : h.start_before]
+        end_b = h.start_before + len(h.removed)
+        tail = al.before[end_b : end_b + context]
+        section = (h.removed or h.added)[0].section
+        lines = [f"@@ {section} @@" if section else "@@"]
+        lines += [_dim(u.text, color) for u in lead]
+        lines.append(_render_ops(diff_words(_joined(h.removed), _joined(h.added)), color))
+        lines += [_dim(u.text, color) for u in tail]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def _joined(us: Sequence[Unit]) -> str:
+    return " ".join(u.text for u in us)
+
+
+def _dim(text: str, color: bool) -> str:
+    return f"{_DIM}  {text}{_RESET}" if color else f"  {text}"
+
+
+def _render_ops(ops: list[Op], color: bool) -> str:
+    out = []
+    for op, text in ops:
+        if op == 0:
+            out.append(text)
+        elif color:
+            out.append(f"{_RED if op < 0 else _GREEN}{text}{_RESET}")
+        else:
+            out.append(f"[-{text}-]" if op < 0 else f"{{+{text}+}}")
+    return "  " + "".join(out)

@@ -1,0 +1,121 @@
+"""Concrete things named in a statement: e-mails, phones, organisations, places, durations, ages.
+
+Comparing the entities of the two sides of a changed statement tells what changed in substance
+(a new e-mail address is a contact change whatever words surround it).  Values are normalised
+(lower case, words only) so that formatting never counts as a change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from monitor.lexicon import LEXICON
+
+Entities = dict[str, Counter[str]]  # kind -> normalised values and how often they occur
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<![\w.])(?:\+|00)?\d[\d ()./-]{6,}\d(?![\w.]?\d)")
+_SUFFIX = (
+    r"Inc|Incorporated|LLC|L\.L\.C|Ltd|Limited|GmbH|AG|S\.A|SA|SAS|SARL|S\.L|B\.V|BV|N\.V|NV|"
+    r"Pte\.?\s+Ltd|PLC|Plc|plc|Corp|Corporation|Co\.,?\s+Ltd|Company|UG|AB|Oy|A/S|ApS|AS|SE|"
+    r"S\.r\.l|S\.p\.A|K\.K|LLP|LP|Pty\.?\s+Ltd|Group|Holdings"
+)
+_ORG = re.compile(
+    rf"((?:[A-Z][\w&'.-]*\s+(?:(?:[A-Z0-9][\w&'.-]*|of|and|&|de|du)\s+){{0,4}})?[A-Z][\w&'.-]*),?"
+    rf"\s+(?:{_SUFFIX})\b\.?"
+)
+_DATE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}")
+_US = re.compile(r"\bU\.\s?S\.(?:\s?A\.)?|\bUSA\b|\bUS\b")
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+    "fifteen|sixteen|seventeen|eighteen|twenty|twenty-four|thirty|sixty|ninety"
+)
+_DURATION = re.compile(
+    rf"\b(\d+|{_NUMBER_WORDS})\s*(?:\(\d+\)\s*)?(?:calendar\s+|business\s+|working\s+)?"
+    r"(hour|day|week|month|year)s?\b",
+    re.I,
+)
+_AGE = re.compile(
+    rf"\b(?:under|below|younger than|at least|over|above|older than|age of|aged|ages?)\s+"
+    rf"(?:the\s+age\s+of\s+)?(\d{{1,2}}|{_NUMBER_WORDS})\b|\b(\d{{1,2}})\s+years?\s+(?:of\s+age|old)\b",
+    re.I,
+)
+_ISO = re.compile(r"\bISO\s?/?(?:IEC\s?)?(\d{4,5})\b", re.I)
+_WORDS = {
+    w: str(i + 1)
+    for i, w in enumerate(
+        "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen".split()
+    )
+} | {"twenty": "20", "twenty-four": "24", "thirty": "30", "sixty": "60", "ninety": "90"}
+_LEGAL_WORDS = {"the", "of", "and", "we", "our", "if", "by", "when", "in", "a"}
+
+
+def extract(text: str) -> Entities:
+    """All entities of a statement, by kind."""
+    return {
+        "email": Counter(m.lower() for m in _EMAIL.findall(text)),
+        "phone": Counter(_phones(text)),
+        "org": Counter(_orgs(text)),
+        "place": Counter(_places(text)),
+        "duration": Counter(f"{_num(n)} {u.lower()}" for n, u in _DURATION.findall(text)),
+        "age": Counter(_num(a or b) for a, b in _AGE.findall(text)),
+        "standard": Counter(_ISO.findall(text)),
+    }
+
+
+def _num(word: str) -> str:
+    return _WORDS.get(word.lower(), word.lower())
+
+
+def _phones(text: str) -> list[str]:
+    out = []
+    for m in _PHONE.findall(_EMAIL.sub(" ", text)):
+        digits = re.sub(r"\D", "", m)
+        if _DATE.fullmatch(m.strip()):
+            continue
+        if 8 <= len(digits) <= 15 and not re.fullmatch(r"(?:19|20)\d\d(?:\d{4})?", digits):
+            out.append(digits)
+    return out
+
+
+def _orgs(text: str) -> list[str]:
+    out = []
+    for m in _ORG.finditer(text):
+        name = m.group(0)
+        first = name.split()[0].lower()
+        if first in _LEGAL_WORDS and len(name.split()) <= 2:
+            continue
+        norm = " ".join(re.findall(r"[^\W_]+", name.lower()))
+        out.append(norm)
+    return out
+
+
+def _places(text: str) -> list[str]:
+    return LEXICON.places.findall(text.lower()) + ["united states"] * len(_US.findall(text))
+
+
+def changed(before: Entities, after: Entities) -> dict[str, tuple[set[str], set[str]]]:
+    """Kinds whose values differ: kind -> (values only before, values only after)."""
+    out = {}
+    for kind in before:
+        gone = set(before[kind]) - set(after[kind])
+        new = set(after[kind]) - set(before[kind])
+        if gone or new:
+            out[kind] = (gone, new)
+    return out
+
+
+_SUFFIX_WORDS = frozenset(
+    "inc incorporated llc l c ltd limited gmbh ag s a sa sas sarl b v bv n nv pte plc corp "
+    "corporation co company ug ab oy as aps se r l p k kk llp lp pty group holdings".split()
+)
+
+
+def base_name(org: str) -> str:
+    """'mix media group llc' -> 'mix media': the name without its legal suffix words."""
+    tokens = org.split()
+    while len(tokens) > 1 and tokens[-1] in _SUFFIX_WORDS:
+        tokens.pop()
+    return " ".join(tokens)

@@ -1,0 +1,257 @@
+"""Split a policy text into statements (sentences) that carry their section heading.
+
+Input is the normalised Markdown the extractor produces or plain text hard-wrapped at any width,
+with headings numbered in many styles ("1.", "1.1", "(I)", "IV.", "1、", "1)").  Lines are joined
+back into blocks before sentences are cut, so re-wrapping the same text gives the same statements.
+Each statement has a comparison `key` (lower case, words only, numbering, link targets and
+British spellings removed) so that formatting, quotes, case and renumbering never count as change.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from monitor.lexicon import LEXICON
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One statement of a policy: a sentence, list item or heading."""
+
+    text: str  # readable text, single-spaced, markup removed
+    key: str  # normalised words, what comparisons use
+    section: str  # heading of the section it sits in ('' before the first heading)
+    heading: bool  # True for the heading line itself
+
+
+_ZERO_WIDTH = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]")
+_MOJIBAKE = re.compile(
+    r"[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
+    r"\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a"
+    r"\u20ac\u2122]{1,3}"
+)
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+        "\u3000": " ",
+    }
+)
+_SPECIAL = re.compile("[" + "".join(chr(c) for c in _QUOTES) + "]")
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]*)\]\((?:[^()\s]|\([^)]*\))*(?:\s+\"[^\"]*\")?\)")
+_MD_REF = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+_URL = re.compile(r"(?:https?://|www\.)[^\s)\]>\"']+", re.I)
+_NEW_TAB = re.compile(r"[ \t]?\(?\bopens? in (?:a )?new (?:tab|window)\s*\)?", re.I)
+_EMPHASIS = re.compile(r"(?<!\w)[*_]{1,3}|[*_]{1,3}(?!\w)|`")
+_CF_EMAIL = re.compile(r"\[email\s*(?:&#160;|\xa0| )?protected\]", re.I)
+
+_HEADING_MD = re.compile(r"^\s{0,3}#{1,6}\s+")
+_UNDERLINE = re.compile(r"^\s*(?:={3,}|-{3,})\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_BULLET = re.compile(r"^\s*(?:[-*+\u2022\u25cf\u25aa\u00b7\u2023\u25e6]|>+)\s+")
+_NUMBER = re.compile(
+    r"^\s*(?:(?:\d{1,3}[)\u3001\uff0e]|\d{1,3}(?:\.\d{1,3})*\.?|[ivxlcIVXLC]{1,6}\.|[A-Za-z][.)]"
+    r"|\(\s*(?:\d{1,3}|[ivxlcIVXLC]{1,6}|[a-zA-Z]|[\u4e00-\u9fff]{1,3})\s*\)"
+    r"|[\uff08(][\u4e00-\u9fff]{1,3}[\uff09)]|[\u4e00-\u9fff]{1,3}[\u3001.])\s*)"
+    r"|^\s*\d{1,3}\)(?=\S)"
+)
+_TERMINAL = re.compile(r"[.!?;:\u3002\uff01\uff1f\uff1b\uff1a]\W*$")
+_ABBREV = re.compile(
+    r"(?:\b(?:e\.g|i\.e|etc|inc|ltd|co|corp|no|nos|art|arts|para|sec|st|dr|mr|mrs|ms|vs|"
+    r"approx|incl|u\.s|u\.k|e\.u|s\.a|b\.v|n\.v|pte|jr|sr|p|pp|fig|ref|vol|cf)|\b[a-z])\.$",
+    re.I,
+)
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?;\u3002\uff01\uff1f\uff1b])[\"')\]]*\s+|(?<=[\u3002\uff01\uff1f\uff1b])"
+)
+_WORD = re.compile(r"[^\W_]+")
+
+
+def clean(text: str) -> str:
+    """Unicode, quotes, mojibake, zero-width characters and Markdown link noise normalised."""
+    text = unicodedata.normalize("NFKC", _fix_mojibake(text))
+    text = _SPECIAL.sub(lambda m: _QUOTES[ord(m.group(0))], _ZERO_WIDTH.sub("", text))
+    text = _MD_IMAGE.sub(r"\1", text)
+    text = _MD_LINK.sub(r"\1", text)
+    text = _MD_REF.sub(r"\1", text)
+    text = _NEW_TAB.sub("", text)
+    return _CF_EMAIL.sub("", text)
+
+
+def _fix_mojibake(text: str) -> str:
+    """UTF-8 read as cp1252 ('childâ€™s') turned back into what was meant."""
+    if "\u00c3" not in text and "\u00e2" not in text and "\u00c2" not in text:
+        return text
+
+    def undo(m: re.Match[str]) -> str:
+        raw = bytearray()
+        for ch in m.group(0):
+            try:
+                raw += ch.encode("cp1252")
+            except UnicodeEncodeError:
+                if ord(ch) > 255:
+                    return m.group(0)
+                raw.append(ord(ch))
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return m.group(0)
+
+    return _MOJIBAKE.sub(undo, text)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of a text, link targets and British spellings normalised."""
+    text = _URL.sub(" ", text.lower())
+    spelling = LEXICON.spelling
+    return [spelling.get(w, w) for w in _WORD.findall(text)]
+
+
+def key_of(text: str) -> str:
+    return " ".join(words(strip_marker(text)))
+
+
+def strip_marker(line: str) -> str:
+    """A line without its heading hashes, bullet or numbering ('1.2', '(IV)', '3)', '一、')."""
+    for pattern in (_HEADING_MD, _BULLET, _NUMBER):
+        m = pattern.match(line)
+        if m:
+            line = line[m.end() :]
+    return line
+
+
+Memo = dict[tuple[str, bool], list[tuple[str, str]]]
+
+
+def units(text: str, memo: Memo | None = None) -> list[Unit]:
+    """The statements of a policy in reading order, each with its section heading.
+
+    `memo` caches the statements of each block; two versions of a policy share most of their
+    blocks, so passing one memo for both sides halves the work."""
+    memo = {} if memo is None else memo
+    out: list[Unit] = []
+    section = ""
+    for block in _blocks(clean(text)):
+        pieces = memo.get(block)
+        if pieces is None:
+            pieces = memo[block] = _statements(*block)
+        heading = block[1]
+        for display, key in pieces:
+            if heading:
+                section = strip_marker(display).strip() or section
+            out.append(Unit(display, key, section, heading))
+    return out
+
+
+def _statements(block: str, heading: bool) -> list[tuple[str, str]]:
+    """(text, key) of each sentence of a block (the whole block for a heading)."""
+    display = " ".join(_EMPHASIS.sub("", block).split())
+    if not display:
+        return []
+    sentences = [display] if heading else split_sentences(display)
+    return [(x, k) for x in sentences if (k := key_of(x)) or heading]
+
+
+def split_sentences(block: str) -> list[str]:
+    parts: list[str] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(block):
+        piece = block[start : m.start()].rstrip()
+        if not piece or _ABBREV.search(piece[-12:]):
+            continue
+        parts.append(block[start : m.end()].strip())
+        start = m.end()
+    tail = block[start:].strip()
+    if tail:
+        parts.append(tail)
+    return parts
+
+
+def _blocks(text: str) -> list[tuple[str, bool]]:
+    """Lines joined into blocks: paragraphs, list items, table rows and headings."""
+    lines = text.splitlines()
+    width = _wrap_width(lines)
+    blocks: list[tuple[str, bool]] = []
+    current: list[str] = []
+
+    def flush(heading: bool = False) -> None:
+        if current:
+            blocks.append((" ".join(current), heading))
+            current.clear()
+
+    for i, raw in enumerate(lines):
+        line = raw.strip()
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if _UNDERLINE.match(line) and len(current) == 1:  # setext: the line above is a title
+            flush(heading=True)
+            continue
+        if not line or _TABLE_RULE.match(line) or _UNDERLINE.match(line):
+            flush()
+            continue
+        if _UNDERLINE.match(nxt) and not current:
+            current.append(line)
+            continue
+        if (
+            blocks
+            and blocks[-1][1]
+            and not current
+            and len(lines[i - 1].strip()) >= width * 0.6
+            and not _NUMBER.match(line)
+            and not _BULLET.match(raw)
+            and len(line) < width * 0.6
+        ):
+            blocks[-1] = (f"{blocks[-1][0]} {line}", True)  # a long heading wrapped over two lines
+            continue
+        if _HEADING_MD.match(raw) or _looks_like_heading(line, width):
+            flush()
+            blocks.append((line, True))
+            continue
+        if _BULLET.match(raw) or _NUMBER.match(line) or line.startswith("|"):
+            flush()
+        current.append(line)
+        if len(line) < width * 0.6 and not _TERMINAL.search(line) and not line.endswith(","):
+            flush()  # a short unpunctuated line ends its block (not a wrapped line)
+        elif line.startswith("|"):
+            flush()
+    flush()
+    return blocks
+
+
+def _looks_like_heading(line: str, width: int) -> bool:
+    """Short lines without final punctuation that are numbered or title-like."""
+    if len(line) > 120 or _TERMINAL.search(line) or line.endswith(","):
+        return False
+    text = strip_marker(line)
+    n = len(text.split())
+    if not text or n > 14:
+        return False
+    if text != line and (n <= 10 or line.isupper()):
+        return True  # numbered
+    if len(line) >= width * 0.6:
+        return False  # could be a wrapped line
+    letters = [c for c in text if c.isalpha()]
+    capitals = sum(1 for w in text.split() if w[:1].isupper())
+    return bool(letters) and (text.isupper() or capitals >= max(1, n * 0.6))
+
+
+def _wrap_width(lines: list[str]) -> int:
+    """Typical length of full lines: long when the text is not hard-wrapped."""
+    lengths = sorted(len(s) for s in lines if s.strip())
+    if not lengths:
+        return 80
+    return max(40, lengths[int(len(lengths) * 0.9)])

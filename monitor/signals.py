@@ -1,0 +1,70 @@
+"""What a statement is about: lexicon terms, its frame (main verb), polarity, statement-likeness."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from monitor.lexicon import LEXICON, Term
+
+_STATEMENT = re.compile(
+    r"\b(?:we|us|our|you|your|its|their|may|might|will|shall|must|can|cannot|could|would|not|never|"
+    r"undertakes?|commits?|ensures?|agrees?)\b",
+    re.I,
+)
+_NOT = re.compile(r"\b(?:not|never|no|cannot|can't|won't|don't|doesn't|nor|neither)\b|n't\b", re.I)
+_MODAL_MAY = re.compile(r"\b(?:may|might|can|could)\b", re.I)
+
+
+_URL = re.compile(r"(?:https?://|www\.)[^\s)\]>\"']+", re.I)
+
+
+def plain(text: str) -> str:
+    """Text without link targets: their words are not statements."""
+    return _URL.sub(" ", text)
+
+
+def terms(text: str) -> Counter[Term]:
+    """Lexicon terms found in a text, in one pass: at each place the longest pattern wins."""
+    found: Counter[Term] = Counter()
+    table = LEXICON.terms
+    for m in LEXICON.all_terms.finditer(plain(text)):
+        if m.lastgroup and m.end() > m.start():
+            found[table[int(m.lastgroup[1:])]] += 1
+    return found
+
+
+def frame(text: str) -> str | None:
+    """Category of the earliest data-practice verb of a sentence ('we may share' -> recipients)."""
+    best: tuple[int, str] | None = None
+    for category, regex in LEXICON.frames:
+        m = regex.search(text)
+        if m and (best is None or m.start() < best[0]):
+            best = (m.start(), category)
+    return best[1] if best else None
+
+
+def frames(text: str) -> set[str]:
+    return {category for category, regex in LEXICON.frames if regex.search(text)}
+
+
+def heading_category(heading: str) -> str | None:
+    for category, regex in LEXICON.headings:
+        if regex.search(heading):
+            return category
+    return None
+
+
+def is_statement(text: str) -> bool:
+    """A sentence that states a practice (not a headline, menu entry or stray fragment)."""
+    return len(text.split()) >= 4 and bool(_STATEMENT.search(text))
+
+
+def is_banner(text: str) -> bool:
+    """A notice about the policy itself ('Last updated ...', 'We've updated our policy ...')."""
+    return bool(LEXICON.banners.search(text))
+
+
+def polarity(text: str) -> tuple[bool, bool]:
+    """(negated, permissive) of a sentence: 'we will not share' -> (True, False)."""
+    return bool(_NOT.search(text)), bool(_MODAL_MAY.search(text))
