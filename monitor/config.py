@@ -110,6 +110,9 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
             raise ConfigError("must be a table", file=file, key=key)
     config = Config(path=path, sites=tuple(sites), alerts=alerts, daemon=daemon)
     check_notify(config)
+    from monitor.alerts import check_config
+
+    check_config(config)
     return config
 
 

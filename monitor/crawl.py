@@ -7,12 +7,15 @@ crawl in a subprocess).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from monitor.config import Config
 from monitor.track import Outcome
+
+log = logging.getLogger(__name__)
 
 
 def crawl(config: Config, db: Path, names: list[str] | tuple[str, ...] = (),
@@ -43,4 +46,23 @@ def crawl(config: Config, db: Path, names: list[str] | tuple[str, ...] = (),
     crawler.signals.connect(scraped, signal=signals.item_scraped)
     process.crawl(crawler, sites_to_crawl=sites)
     process.start()
+    deliver(config, db)
     return outcomes
+
+
+def deliver(config: Config, db: Path) -> None:
+    """Send the alerts this crawl planned (and any earlier ones whose retry is due)."""
+    from monitor.alerts import alerting_for, deliver_pending
+    from monitor.store import Store
+
+    if alerting_for(config) is None:
+        return
+    store = Store(db)
+    try:
+        results = deliver_pending(store, config)
+    finally:
+        store.close()
+    for r in results:
+        if r.state != "sent":  # redacted already; `monitor alerts` shows the rest
+            log.warning("alert %s (%s %s) to %s: %s, %s", r.id, r.kind, r.site, r.channel,
+                        "will retry" if r.state == "pending" else r.state, r.error)
