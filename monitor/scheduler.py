@@ -1,0 +1,518 @@
+"""The daemon behind `monitor run`: every site on its schedule, due sites batched into crawls.
+
+    main thread      signals: TERM/INT stop (crawls get `stop_grace` s, then are cut), HUP reload
+    APScheduler      dispatch   every `tick` s: due sites -> batches of <= `batch_size` sites,
+                                at most `max_crawls` crawl subprocesses at a time
+                     deliver    every `deliver_every` s: the alert outbox (monitor.alerts)
+                     heartbeat  every `heartbeat_every` s: <db>-daemon.json, for `monitor status`
+    one thread a crawl   `monitor crawl -q SITE...` in its own process group, bounded in time and
+                         memory; afterwards: a failed fetch for every site it left unrecorded, one
+                         log line a site, and each site's last_run_at / next_run_at moved on
+
+State lives in the store: `sites.last_run_at` is the slot (due time) of the last run that ended,
+and the next slot is computed from it, so a restart neither re-crawls sites that are not due nor
+replays missed slots one by one. Memory holds only what is derived from it and what is in flight.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from monitor import config as siteconfig
+from monitor.config import Config, Site
+from monitor.errors import ConfigError, MonitorError
+from monitor.schedule import next_run, parse_schedule
+from monitor.store import Store
+
+log = logging.getLogger("monitor.daemon")
+
+KILL_WAIT = 2.0  # seconds between SIGTERM and SIGKILL to a crawl's process group
+POLL = 0.2  # seconds between looks at a running crawl
+
+
+@dataclass(frozen=True)
+class Options:
+    """The `[daemon]` table of sites.toml."""
+
+    tick: float = 1.0
+    deliver_every: float = 30.0
+    heartbeat_every: float = 5.0
+    batch_size: int = 500
+    max_crawls: int = 2
+    crawl_timeout: float = 900.0
+    crawl_memory_mb: int = 2048
+    stop_grace: float = 5.0
+
+
+# key -> (kind, lowest, highest): checked at load time like every other key of sites.toml
+LIMITS: dict[str, tuple[type, float, float]] = {
+    "tick": (float, 0.1, 60), "deliver_every": (float, 1, 86400),
+    "heartbeat_every": (float, 1, 3600), "batch_size": (int, 1, 5000),
+    "max_crawls": (int, 1, 64), "crawl_timeout": (float, 1, 86400),
+    "crawl_memory_mb": (int, 0, 1 << 20), "stop_grace": (float, 0, 6),
+}
+
+
+def options(config: Config) -> Options:
+    """Check `[daemon]` and return its values (defaults for what is missing)."""
+    values: dict[str, Any] = {}
+    for key, value in config.daemon.items():
+        if key not in LIMITS:
+            raise ConfigError(f"unknown key (allowed: {', '.join(sorted(LIMITS))})",
+                              file=str(config.path), key=f"daemon.{key}")
+        kind, low, high = LIMITS[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or (kind is int and not isinstance(value, int)) or not low <= value <= high:
+            raise ConfigError(f"must be {'an integer' if kind is int else 'a number'} from "
+                              f"{low:g} to {high:g}", file=str(config.path), key=f"daemon.{key}")
+        values[key] = kind(value)
+    return Options(**values)
+
+
+def event(name: str, level: int = logging.INFO, **fields: Any) -> None:
+    """One log line: an event name and its fields (rendered as text or JSON by the CLI)."""
+    log.log(level, name, extra={"fields": fields})
+
+
+# --- files next to the database ---
+
+def lock_path(db: Path) -> Path:
+    return db.with_name(db.name + "-daemon.lock")
+
+
+def heartbeat_path(db: Path) -> Path:
+    return db.with_name(db.name + "-daemon.json")
+
+
+def snapshot_path(db: Path) -> Path:
+    return db.with_name(db.name + "-daemon.toml")
+
+
+def take_lock(db: Path, wait: float = 2.0) -> int:
+    """Hold `<db>-daemon.lock` for the life of the process: one daemon a database."""
+    fd = os.open(lock_path(db), os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                other = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                os.close(fd)
+                raise MonitorError(f"another `monitor run` uses {db} (pid {other})") from None
+            time.sleep(0.1)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_heartbeat(db: Path) -> dict[str, Any] | None:
+    """What the daemon last said about itself, or None when no daemon ever ran on `db`."""
+    try:
+        return json.loads(heartbeat_path(db).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextlib.contextmanager
+def opened(db: Path) -> Iterator[Store]:
+    """A store for this thread only (sqlite3 connections stay in the thread that made them)."""
+    store = Store(db)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+# --- one crawl subprocess ---
+
+@dataclass(frozen=True)
+class Ended:
+    """How a crawl subprocess ended: exit status, and why it was cut when it was."""
+
+    returncode: int
+    seconds: float
+    cut: str | None  # "crawl timed out after 600 s", "crawl cut at shutdown", or None
+    output: str  # the tail of its stdout and stderr
+
+
+def crawl_command(config: Path, db: Path, names: list[str], settings: tuple[str, ...]) -> list[str]:
+    flags = [arg for setting in settings for arg in ("-s", setting)]
+    return [sys.executable, "-m", "monitor.cli", "--config", str(config), "--db", str(db),
+            "crawl", "-q", *flags, *names]
+
+
+def child_limits(memory_mb: int) -> Callable[[], None]:
+    """What the child does before exec: die with the daemon (even on kill -9), cap its memory."""
+    parent = os.getpid()
+    prctl = None
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here, not after fork
+
+    def apply() -> None:
+        if prctl is not None:
+            prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: an orphan crawl would race the next one
+            if os.getppid() != parent:
+                os._exit(1)
+        if memory_mb:
+            import resource
+
+            limit = memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return apply
+
+
+def run_crawl(command: list[str], options: Options, stop_at: Callable[[], float | None]) -> Ended:
+    """Run one crawl; cut it (whole process group) at its time bound or after a stop's grace."""
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as output:
+        # The thread that starts the child must outlive it (PDEATHSIG follows the thread).
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output,
+                                stderr=subprocess.STDOUT, process_group=0,
+                                preexec_fn=child_limits(options.crawl_memory_mb))
+        cut = watch(proc, started + options.crawl_timeout, options, stop_at)
+        output.seek(0)
+        tail = output.read()[-2000:].decode("utf-8", errors="replace").strip()
+    return Ended(proc.returncode, time.monotonic() - started, cut, tail)
+
+
+def watch(proc: subprocess.Popen[bytes], deadline: float, options: Options,
+          stop_at: Callable[[], float | None]) -> str | None:
+    """Wait for `proc`; return why it had to be cut, or None when it ended by itself."""
+    while True:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=POLL)
+            return None
+        now, stopped = time.monotonic(), stop_at()
+        if now >= deadline:
+            kill_group(proc)
+            return f"crawl timed out after {options.crawl_timeout:g} s"
+        if stopped is not None and now >= stopped + options.stop_grace:
+            kill_group(proc)
+            return "crawl cut at shutdown"
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the crawl's process group, then SIGKILL what is left of it."""
+    for sig, wait in ((signal.SIGTERM, KILL_WAIT), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=wait)
+            return
+
+
+def failure_reason(ended: Ended) -> str:
+    """Why a site of this crawl has no fetch recorded."""
+    if ended.cut:
+        return ended.cut
+    if ended.returncode < 0:
+        name = signal.Signals(-ended.returncode).name
+        return f"crawl process killed by {name}" + (
+            " (memory limit?)" if name in ("SIGKILL", "SIGSEGV", "SIGABRT") else "")
+    last = ended.output.splitlines()[-1] if ended.output else ""
+    return f"crawl process exited with status {ended.returncode}" + (f": {last}" if last else "")
+
+
+# --- the daemon ---
+
+class Daemon:
+    """Watch the sites of `config_path`, writing to `db`, until SIGTERM or SIGINT."""
+
+    def __init__(self, config_path: Path, db: Path, crawl_settings: tuple[str, ...] = ()) -> None:
+        self.config_path, self.db, self.crawl_settings = config_path, db, crawl_settings
+        self.config = siteconfig.load(config_path)
+        self.options = options(self.config)
+        self.lock = threading.Lock()
+        self.due: dict[str, datetime] = {}  # site -> its next slot (derived from the store)
+        self.busy: set[str] = set()  # sites in a running crawl: never two crawls of one site
+        self.crawls: list[threading.Thread] = []
+        self.wakeup = threading.Event()
+        self.stop_at: float | None = None  # monotonic time of SIGTERM/SIGINT
+        self.reload_wanted = False
+        self.delivering = threading.Lock()
+        self.started_at = iso(utcnow())
+
+    # main thread
+
+    def run(self) -> None:
+        """Serve until a stop signal; crawls in flight get `stop_grace` seconds, then are cut."""
+        fd = take_lock(self.db)
+        try:
+            self.handle_signals()
+            self.watch(self.config)
+            scheduler = self.start_scheduler()
+            event("daemon started", pid=os.getpid(), sites=len(self.config.sites),
+                  config=str(self.config_path), db=str(self.db))
+            while self.stop_at is None:
+                self.wakeup.wait(timeout=1.0)
+                self.wakeup.clear()
+                if self.reload_wanted:
+                    self.reload_wanted = False
+                    self.reload()
+            clean = self.shutdown(scheduler)
+        finally:
+            os.close(fd)
+        if not clean:  # an alert delivery hangs in a pool thread the interpreter would wait for
+            logging.shutdown()
+            os._exit(0)
+
+    def handle_signals(self) -> None:
+        def stop(signum: int, _frame: Any) -> None:
+            if self.stop_at is None:
+                self.stop_at = time.monotonic()
+            self.wakeup.set()
+
+        def reload(signum: int, _frame: Any) -> None:
+            self.reload_wanted = True
+            self.wakeup.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, reload)
+
+    def start_scheduler(self) -> Any:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+        o = self.options
+        scheduler.add_job(self.dispatch, "interval", seconds=o.tick, id="dispatch",
+                          next_run_time=utcnow())
+        scheduler.add_job(self.deliver, "interval", seconds=o.deliver_every, id="deliver",
+                          next_run_time=utcnow())
+        scheduler.add_job(self.heartbeat, "interval", seconds=o.heartbeat_every, id="heartbeat",
+                          next_run_time=utcnow())
+        scheduler.start()
+        return scheduler
+
+    def reload(self) -> None:
+        """SIGHUP: read sites.toml again; a broken file keeps the sites watched so far."""
+        try:
+            config = siteconfig.load(self.config_path)
+            fresh = options(config)
+        except MonitorError as e:
+            event("reload failed, keeping the old site list", logging.ERROR, error=str(e),
+                  sites=len(self.config.sites))
+            return
+        before = set(self.config.names)
+        self.watch(config)
+        if fresh != self.options:
+            event("reload: [daemon] changes apply at the next restart", logging.WARNING)
+        event("reloaded", sites=len(config.sites), added=sorted(set(config.names) - before),
+              removed=sorted(before - set(config.names)))
+
+    def watch(self, config: Config) -> None:
+        """Make `config` the site list: rows in the store, and each site's next slot."""
+        write_atomically(snapshot_path(self.db), config.path.read_text(encoding="utf-8"))
+        now = utcnow()
+        with opened(self.db) as store:
+            store.sync_sites([(s.name, s.url) for s in config.sites])
+            last = {r["name"]: parse_time(r["last_run_at"])
+                    for r in store.query("select name, last_run_at from sites")}
+            due = {s.name: next_run(s.name, parse_schedule(s.schedule), last.get(s.name), now)
+                   for s in config.sites}
+            with store.transaction():
+                store.conn.executemany("update sites set next_run_at = ? where name = ?",
+                                       [(iso(at), name) for name, at in due.items()])
+        with self.lock:
+            self.config, self.due = config, due
+
+    def shutdown(self, scheduler: Any) -> bool:
+        """Stop dispatching, let crawls end (or cut them), write the last heartbeat; False when
+        an alert delivery is still running (the outbox takes over an interrupted one)."""
+        with self.lock:
+            crawls = list(self.crawls)
+        event("daemon stopping", crawls=len(crawls))
+        scheduler.shutdown(wait=False)
+        assert self.stop_at is not None
+        deadline = self.stop_at + self.options.stop_grace + KILL_WAIT + 1.5
+        for thread in crawls:
+            thread.join(timeout=max(0.1, deadline - time.monotonic()))
+        clean = self.delivering.acquire(timeout=max(0.1, deadline - time.monotonic()))
+        if not clean:
+            event("daemon stopping during an alert delivery", logging.WARNING)
+        self.heartbeat(state="stopped")
+        event("daemon stopped")
+        return clean
+
+    # scheduler threads
+
+    def dispatch(self) -> None:
+        """Start a crawl for the sites that are due (oldest slot first), as slots allow."""
+        now = utcnow()
+        with self.lock:
+            if self.stop_at is not None:
+                return
+            self.crawls = [t for t in self.crawls if t.is_alive()]
+            ready = sorted((at, name) for name, at in self.due.items()
+                           if at <= now and name not in self.busy)
+            size = self.options.batch_size
+            for start in range(0, len(ready), size):
+                if len(self.crawls) >= self.options.max_crawls:
+                    break
+                batch = {name: at for at, name in ready[start:start + size]}
+                self.busy.update(batch)
+                thread = threading.Thread(target=self.crawl, args=(batch, self.config),
+                                          name=f"crawl-{len(batch)}")
+                thread.start()  # under the lock, so that shutdown sees every crawl
+                self.crawls.append(thread)
+
+    def crawl(self, batch: dict[str, datetime], config: Config) -> None:
+        """One crawl subprocess for `batch` (site -> slot), then its bookkeeping."""
+        try:
+            with opened(self.db) as store:
+                mark = tuple(store.query("select (select coalesce(max(id), 0) from fetches), "
+                                         "(select coalesce(max(id), 0) from alerts)")[0])
+            command = crawl_command(snapshot_path(self.db), self.db, list(batch),
+                                    self.crawl_settings)
+            ended = run_crawl(command, self.options, lambda: self.stop_at)
+            self.finish(batch, config, mark, ended)
+        except Exception as e:  # a bug here must not stop the daemon: log it, go on
+            log.exception("crawl bookkeeping failed")
+            event("crawl failed", logging.ERROR, sites=len(batch), error=repr(e))
+        finally:
+            with self.lock:
+                self.busy.difference_update(batch)
+
+    def finish(self, batch: dict[str, datetime], config: Config, mark: tuple[int, int],
+               ended: Ended) -> None:
+        """Record what the crawl left unrecorded, log a line a site (and an alert), move each
+        site's slots. `mark`: the last fetch and alert ids before the crawl started."""
+        reason = failure_reason(ended)
+        now = utcnow()
+        sites = {s.name: s for s in config.sites}
+        with opened(self.db) as store:
+            seen = {r["site"] for r in store.query(
+                "select distinct site from fetches where id > ?", [mark[0]])}
+            record_failed(store, config, [sites[n] for n in sorted(set(batch) - seen)], reason)
+            nxt = {name: next_run(name, parse_schedule(sites[name].schedule), slot, now)
+                   for name, slot in batch.items()}
+            with store.transaction():
+                store.conn.executemany(
+                    "update sites set last_run_at = ?, next_run_at = ? where name = ?",
+                    [(iso(batch[n]), iso(nxt[n]), n) for n in batch])
+            rows = [r for r in store.query("select * from fetches where id > ? order by id",
+                                           [mark[0]]) if r["site"] in batch]
+            alerts = [r for r in store.query("select * from alerts where id > ? order by id",
+                                             [mark[1]]) if r["site"] in batch]
+        log_crawl(batch, rows, alerts, ended)
+        with self.lock:
+            for name, at in nxt.items():
+                if name in self.due:  # a site removed by a reload meanwhile stays removed
+                    self.due[name] = at
+
+    def deliver(self) -> None:
+        """Hand the alert outbox to monitor.alerts, on the daemon's own cadence."""
+        from monitor import alerts
+
+        if not hasattr(alerts, "deliver_pending") or self.stop_at is not None:
+            return  # alerts not built yet: nothing is ever pending
+        with self.delivering:
+            started = time.monotonic()
+            try:
+                with opened(self.db) as store:
+                    result = alerts.deliver_pending(store, self.config)
+            except Exception as e:
+                event("alert delivery failed", logging.ERROR, error=repr(e))
+                return
+            log_deliveries(result, time.monotonic() - started)
+
+    def heartbeat(self, state: str = "running") -> None:
+        if state == "running" and self.stop_at is not None:
+            return  # the last word is shutdown's "stopped"
+        with self.lock:
+            crawling = len(self.busy)
+            sites = len(self.due)
+        write_atomically(heartbeat_path(self.db), json.dumps({
+            "pid": os.getpid(), "state": state, "started_at": self.started_at,
+            "heartbeat_at": iso(utcnow()), "heartbeat_every": self.options.heartbeat_every,
+            "sites": sites, "crawling": crawling, "config": str(self.config_path)}))
+
+
+def record_failed(store: Store, config: Config, sites: list[Site], reason: str) -> None:
+    """A failed fetch for each site a crawl left unrecorded, through `track.record` so that the
+    failure streak and its alerts count it like any other failure."""
+    if not sites:
+        return
+    from monitor.alerts import alerting_for
+    from monitor.track import Fetched, record
+
+    alerting = alerting_for(config)
+    for site in sites:
+        fetched = Fetched(site=site.name, url=site.url, at=iso(utcnow()), error=reason)
+        record(store, site, fetched, "failed", reason, alerting)
+
+
+def log_crawl(batch: dict[str, datetime], fetches: list[Any], alerts: list[Any],
+              ended: Ended) -> None:
+    """A line a site, a line an alert the crawl planned (and sent, unless still pending), and a
+    line for the crawl itself."""
+    for row in fetches:
+        log_fetch(row, batch[row["site"]])
+    for row in alerts:
+        event("alert", site=row["site"], channel=row["channel"], kind=row["kind"],
+              outcome=row["state"], attempts=row["attempts"], error=row["last_error"])
+    normal = ended.cut is None and ended.returncode in (0, 3)  # 3: some site failed
+    event("crawl", logging.INFO if normal else logging.WARNING, sites=len(batch),
+          status=ended.returncode, duration_s=round(ended.seconds, 2), cut=ended.cut,
+          output=None if normal else ended.output[-500:])
+
+
+def log_fetch(row: Any, slot: datetime) -> None:
+    """One line for one site of a crawl: outcome, duration, lag behind its slot."""
+    failed = row["outcome"] in ("failed", "blocked", "suspect")
+    lag = (datetime.fromisoformat(row["at"]) - slot).total_seconds()
+    event("fetch", logging.WARNING if failed else logging.INFO, site=row["site"],
+          outcome=row["outcome"], version=row["version"], duration_ms=row["duration_ms"],
+          due=iso(slot), lag_s=round(lag, 3), error=row["error"])
+
+
+def log_deliveries(result: Any, seconds: float) -> None:
+    """One line per alert delivery when `deliver_pending` lists them, else one summary line."""
+    if isinstance(result, list | tuple):
+        for item in result:
+            fields = item if isinstance(item, dict) else getattr(item, "__dict__", {"item": item})
+            fields = {k: v for k, v in fields.items() if isinstance(v, str | int | float | None)}
+            fields["outcome"] = fields.pop("state", None)
+            fields.setdefault("duration_s", round(seconds, 3))  # of the whole delivery pass
+            event("alert", **fields)
+    elif result:
+        event("alerts delivered", count=result, duration_s=round(seconds, 3))

@@ -1,0 +1,297 @@
+"""The daemon as users run it: `monitor run` in a real subprocess, against a loopback site.
+
+Every wait is bounded; every daemon is killed at teardown, whatever happened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from monitor.loopback import Page, bundled_policy
+from monitor.schedule import jitter, next_run, parse_schedule
+
+WEMET = bundled_policy("wemet")
+BELIEVE = bundled_policy("believe")
+FAST_DAEMON = "[daemon]\ntick = 0.3\nheartbeat_every = 1\nstop_grace = 2\n"
+CRAWL = ["--crawl-setting", "AUTOTHROTTLE_START_DELAY=0", "--crawl-setting", "DOWNLOAD_DELAY=0"]
+
+
+# --- the schedule arithmetic (pure) ---
+
+def test_jitter_is_fixed_per_site_and_bounded():
+    hourly, daily, seconds = (parse_schedule(s) for s in ("every 1h", "daily", "every 2s"))
+    assert jitter("wemet", hourly) == jitter("wemet", hourly)
+    assert jitter("wemet", hourly) != jitter("believe", hourly)
+    assert 0 <= jitter("wemet", hourly) <= 300 and jitter("x", daily) <= 300
+    assert jitter("wemet", seconds) <= 0.2
+
+
+def test_next_run_keeps_its_grid_and_coalesces_missed_slots():
+    now = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    every = parse_schedule("every 1h")
+    offset = timedelta(seconds=jitter("wemet", every))
+    slot = now - timedelta(minutes=10)
+    assert next_run("wemet", every, slot, now) == slot + timedelta(hours=1)  # no drift
+    assert next_run("wemet", every, now - timedelta(days=3), now) == now  # once, now
+    first = next_run("wemet", every, None, now)
+    assert now <= first <= now + timedelta(seconds=10)
+    cron = parse_schedule("0 3 * * *")
+    at = next_run("wemet", cron, now - timedelta(hours=1), now)
+    assert at - timedelta(seconds=jitter("wemet", cron)) == datetime(2026, 5, 2, 3, tzinfo=UTC)
+    assert offset.total_seconds() > 0
+
+
+# --- helpers for the real daemon ---
+
+def write_sites(path: Path, sites: list[tuple[str, str, str]], daemon: str = FAST_DAEMON) -> None:
+    path.write_text(daemon + "".join(f'\n[[sites]]\nname = "{n}"\nurl = "{u}"\nschedule = "{s}"\n'
+                                     for n, u, s in sites))
+
+
+def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    conn = sqlite3.connect(f"file:{db}?mode=rw", uri=True, timeout=30)
+    try:
+        return conn.execute(sql, params).fetchall()
+    except sqlite3.OperationalError as e:
+        if "no such table" in str(e):
+            return []  # the daemon is still creating the database
+        raise
+    finally:
+        conn.close()
+
+
+def versions(db: Path, site: str) -> list[int]:
+    if not db.exists():
+        return []
+    return [r[0] for r in query(db, "select number from versions where site = ? order by number",
+                                (site,))]
+
+
+def fetches(db: Path, site: str) -> list[tuple[str, str | None]]:
+    if not db.exists():
+        return []
+    return query(db, "select outcome, error from fetches where site = ? order by id", (site,))
+
+
+def wait_for(check: Callable[[], object], timeout: float, what: str, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}\n"
+                         f"daemon log:\n{log.read_text() if log.exists() else ''}")
+
+
+def crawl_pids(db: Path) -> list[int]:
+    """Crawl subprocesses writing to `db` (found by their command line)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmd = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if str(db).encode() in cmd and b"crawl" in cmd:
+                pids.append(int(entry.name))
+    return pids
+
+
+class Daemons:
+    """Start `monitor run` subprocesses; kill whatever is left at teardown."""
+
+    def __init__(self, folder: Path, env: dict[str, str]) -> None:
+        self.folder, self.env, self.procs = folder, env, []
+        self.log = folder / "daemon.log"
+
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        with open(self.log, "ab") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "monitor.cli", "run", *CRAWL, *args],
+                                    cwd=self.folder, env=self.env, stdout=subprocess.DEVNULL,
+                                    stderr=log)
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, proc: subprocess.Popen[bytes], within: float = 10) -> float:
+        """SIGTERM; return how long the daemon took to exit (it must exit 0)."""
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=within + 5) == 0, self.log.read_text()
+        return time.monotonic() - started
+
+    def cleanup(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+@pytest.fixture
+def daemons(monitor) -> Iterator[Daemons]:
+    d = Daemons(monitor.folder, monitor.env())
+    try:
+        yield d
+    finally:
+        d.cleanup()
+
+
+# --- the daemon ---
+
+class Hook(BaseHTTPRequestHandler):
+    """A webhook receiver: keeps each POST body, answers 200."""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        self.server.posts.append(self.rfile.read(int(self.headers["Content-Length"])))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def hook() -> Iterator[ThreadingHTTPServer]:
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    srv.posts = []
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=5)
+
+
+def test_run_versions_pages_by_itself_and_stops_on_sigterm(server, monitor, daemons, hook):
+    server.site["/p"] = Page(text=WEMET)
+    slack = f'[alerts.slack]\nwebhook_url = "http://127.0.0.1:{hook.server_address[1]}/x"\n'
+    write_sites(monitor.config, [("wemet", f"{server.url}/p", "every 2s")],
+                daemon=FAST_DAEMON + "deliver_every = 1\n" + slack)
+    proc = daemons.start()
+    wait_for(lambda: versions(monitor.db, "wemet") == [1], 30, "version 1", daemons.log)
+    # readers work while the daemon writes (WAL: no "database is locked")
+    for _ in range(3):
+        assert monitor.history("wemet")[0]["version"] == 1
+        out = monitor("status").stdout
+        assert f"daemon: running, pid {proc.pid}" in out and "every 2s" in out
+    second = subprocess.run([sys.executable, "-m", "monitor.cli", "run"], env=monitor.env(),
+                            cwd=monitor.folder, capture_output=True, text=True, timeout=30)
+    assert second.returncode != 0 and "another `monitor run`" in second.stderr
+    server.site["/p"] = Page(text=WEMET.replace(
+        "\n", "\nWe also share your precise location with data brokers for advertising.\n", 1))
+    wait_for(lambda: versions(monitor.db, "wemet") == [1, 2], 30, "version 2", daemons.log)
+    assert daemons.stop(proc) < 10
+    log = daemons.log.read_text()
+    assert "fetch site=wemet outcome=new version=2" in log and "duration_ms=" in log
+    assert "alert site=wemet channel=slack kind=change outcome=sent" in log
+    assert len(hook.posts) == 1 and b"data brokers" in hook.posts[0]
+    assert "daemon: stopped" in monitor("status").stdout
+    assert monitor("status", "--check", check=1).returncode == 1
+
+
+def test_kill_9_mid_crawl_then_restart_runs_the_missed_crawl_once(server, monitor, daemons):
+    server.site["/slow"] = Page(text=WEMET, delay=4)
+    server.site["/b"] = Page(text=BELIEVE)
+    write_sites(monitor.config, [("slow", f"{server.url}/slow", "every 10m"),
+                                 ("believe", f"{server.url}/b", "every 2s")])
+    proc = daemons.start()
+    wait_for(lambda: server.site.hits.get("/slow"), 30, "the slow crawl to start", daemons.log)
+    proc.kill()
+    proc.wait(timeout=10)
+    # the crawl dies with its daemon: it cannot race the next daemon's crawl of the same site
+    wait_for(lambda: not crawl_pids(monitor.db), 10, "the orphan crawl to die", daemons.log)
+    assert versions(monitor.db, "slow") == [] and fetches(monitor.db, "slow") == []
+    server.site["/slow"] = Page(text=WEMET)
+
+    proc = daemons.start()
+    wait_for(lambda: versions(monitor.db, "slow") == [1], 30, "the missed crawl", daemons.log)
+    time.sleep(3)
+    assert server.site.hits["/slow"] == 2  # the killed one, then once: not once per slot
+    assert query(monitor.db, "pragma integrity_check") == [("ok",)]
+    for site in ("slow", "believe"):
+        assert versions(monitor.db, site) == [1]  # contiguous, unique, none lost
+    daemons.stop(proc)
+
+    proc = daemons.start()  # not due for 10 minutes: a restart does not crawl it again
+    wait_for(lambda: "daemon started" in daemons.log.read_text().split("daemon stopped")[-1], 20,
+             "the third start", daemons.log)
+    time.sleep(3)
+    assert server.site.hits["/slow"] == 2
+    status = {s["site"]: s for s in json.loads(monitor("status", "--json").stdout)["sites"]}
+    assert status["slow"]["next_run"] > datetime.now(UTC).isoformat()[:19]
+    daemons.stop(proc)
+
+
+def test_a_hanging_crawl_is_cut_and_recorded_and_sigterm_still_exits_promptly(
+        server, monitor, daemons):
+    server.site["/hang"] = Page(text=WEMET, delay=60)
+    write_sites(monitor.config, [("hang", f"{server.url}/hang", "every 2s")],
+                daemon=FAST_DAEMON + "crawl_timeout = 3\ncrawl_memory_mb = 1024\n")
+    proc = daemons.start()
+    wait_for(lambda: ("failed", "crawl timed out after 3 s") in fetches(monitor.db, "hang"), 30,
+             "the timed-out crawl to be recorded", daemons.log)
+    assert proc.poll() is None  # the daemon goes on
+    wait_for(lambda: crawl_pids(monitor.db), 15, "the next crawl", daemons.log)
+    limits = Path(f"/proc/{crawl_pids(monitor.db)[0]}/limits").read_text()
+    assert f"Max address space         {1024 * 1024 * 1024}" in limits  # RLIMIT_AS
+    assert daemons.stop(proc) < 10  # grace 2 s, then SIGTERM/SIGKILL to the crawl
+    assert fetches(monitor.db, "hang")[-1] == ("failed", "crawl cut at shutdown")
+    assert not crawl_pids(monitor.db)
+
+
+def test_sighup_adds_and_removes_sites_and_a_broken_file_keeps_the_old_list(
+        server, monitor, daemons):
+    server.site["/a"] = Page(text=WEMET)
+    server.site["/b"] = Page(text=BELIEVE)
+    write_sites(monitor.config, [("alpha", f"{server.url}/a", "every 2s")])
+    proc = daemons.start("--log-format", "json")
+    wait_for(lambda: versions(monitor.db, "alpha") == [1], 30, "alpha", daemons.log)
+
+    write_sites(monitor.config, [("alpha", f"{server.url}/a", "every 2s"),
+                                 ("fast", f"{server.url}/b", "every 2s")])
+    proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: versions(monitor.db, "fast") == [1], 30, "the new site", daemons.log)
+
+    monitor.config.write_text("[[sites]\nname = broken")
+    proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "reload failed" in daemons.log.read_text(), 10, "the reload error",
+             daemons.log)
+    seen = len(fetches(monitor.db, "alpha"))
+    wait_for(lambda: len(fetches(monitor.db, "alpha")) > seen, 20, "alpha still watched",
+             daemons.log)
+    assert proc.poll() is None
+
+    write_sites(monitor.config, [("fast", f"{server.url}/b", "every 2s")])
+    proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: '"removed": ["alpha"]' in daemons.log.read_text(), 10, "the reload",
+             daemons.log)
+    # two crawls of `fast` one after the other: any crawl of alpha in flight is over
+    for _ in range(2):
+        count = len(fetches(monitor.db, "fast"))
+        wait_for(lambda c=count: len(fetches(monitor.db, "fast")) >= c + 2, 30, "fast",
+                 daemons.log)
+        seen = len(fetches(monitor.db, "alpha"))
+    assert len(fetches(monitor.db, "alpha")) == seen  # removed: no longer fetched
+    daemons.stop(proc)
+    lines = [json.loads(line) for line in daemons.log.read_text().splitlines()]
+    failed = next(x for x in lines if x["event"] == "reload failed, keeping the old site list")
+    assert "not valid TOML" in failed["error"] and failed["sites"] == 2
+    assert any(x["event"] == "fetch" and x["site"] == "fast" and x["outcome"] == "new"
+               and "duration_ms" in x and "lag_s" in x for x in lines)
+    assert os.environ.get("MONITOR_DB") != str(monitor.db)  # the test's env stayed its own
