@@ -187,3 +187,20 @@ def test_the_spider_runs_the_scrapy_way_from_the_repo_root(server, monitor):
                           cwd=root, env=monitor.env(), capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert [e["version"] for e in monitor.history("wemet")] == [1]
+
+
+def test_reextract_rebuilds_versions_from_snapshots_without_fetching(server, monitor):
+    server.site["/p"] = Page(text=WEMET)
+    monitor.sites(("wemet", f"{server.url}/p"))
+    monitor.crawl()
+    monitor.crawl()
+    server.site["/p"] = Page(text=WEMET + "\nWe share your contacts with data brokers.\n")
+    monitor.crawl()
+    before = monitor.history("wemet")
+    hits = dict(server.site.hits)
+    out = monitor("reextract", "wemet").stdout
+    assert "wemet: 2 versions -> 2 versions" in out
+    assert server.site.hits == hits  # nothing fetched
+    after = monitor.history("wemet")
+    assert [(e["version"], e["hash"], e.get("categories")) for e in after] == \
+        [(e["version"], e["hash"], e.get("categories")) for e in before]
