@@ -1,11 +1,13 @@
 """Tell whether a change between two policy versions is major, which categories it touches, and why.
 
 The decision rests on WHAT changed, statement by statement (see `monitor.judge`): a changed entity
-(e-mail, organisation, place, duration, age), a lexicon term that appears or disappears (and whose
-count in the whole document moves the same way, so moved text never counts), a negation or
-modality flip, or a whole statement added or removed, read through its main verb and its section.
+(e-mail, phone, postal address, organisation, place, duration, age), a lexicon term that appears or
+disappears (and whose count in the whole document moves the same way, so moved text never
+counts), a negation or restriction flip, or a whole statement added or removed, read through its
+main verb and its section.  Only statements about personal data count; page chrome never does.
 Everything else (wrapping, numbering, order, case, quotes, spelling, dates, link targets, rewording
-without a new term) is reported as ignored.
+without a new term) is reported as ignored.  `stats` counts statements and the words inserted
+and deleted by the word-level diff of the changed statements (`words_added`, `words_removed`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 
-from monitor.differ import align
+from monitor.differ import align, word_counts
 
 CATEGORIES = (
     "purpose",
@@ -76,6 +78,7 @@ def classify(before: str, after: str) -> Classification:
         "statements_moved": al.moved,
         "statements_removed": sum(len(h.removed) for h in al.hunks),
         "statements_added": sum(len(h.added) for h in al.hunks),
+        **word_counts(al.hunks),
         "elapsed_ms": round((time.perf_counter() - start) * 1000, 1),
     }
     if judge.skipped:

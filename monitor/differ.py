@@ -5,7 +5,8 @@ statement keys finds the changed places (hunks); statements that only moved (the
 frequent on both sides) are taken out, so reordered sections and paragraphs never count as change.
 Inside a hunk, words are diffed with diff-match-patch in its line mode, one token a "line", so
 the cost grows with the number of tokens, never with characters squared, and `Diff_Timeout`
-bounds the worst case.
+bounds the worst case.  `pair_statements` pairs the removed and added statements of a hunk by
+similarity (rapidfuzz); `word_changes` and `typo_only` tell what changed inside a pair.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from diff_match_patch import diff_match_patch
+from rapidfuzz import fuzz, process
 
-from monitor.sections import Unit, units
+from monitor.sections import Unit, units, words
 
 Op = tuple[int, str]
 TIMEOUT_S = 0.5
+_PAIR_CUTOFF = 55.0
+_MAX_PAIRING = 250_000
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
 _RED, _GREEN, _DIM, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[2m", "\x1b[0m"
 
@@ -122,6 +126,17 @@ def align(before: str | Sequence[Unit], after: str | Sequence[Unit]) -> Alignmen
     return Alignment(ub, ua, tuple(hunks), moved)
 
 
+def word_counts(hunks: Sequence[Hunk]) -> dict[str, int]:
+    """Words inserted and deleted by the word-level diff of the changed statements (statements
+    that only moved are not in any hunk, so moved text is never counted)."""
+    removed_words = words(" ".join(_joined(h.removed) for h in hunks))
+    added_words = words(" ".join(_joined(h.added) for h in hunks))
+    counts = {-1: 0, 0: 0, 1: 0}
+    for op, tokens in diff_sequences(removed_words, added_words):  # across hunks: a statement
+        counts[op] += len(tokens)  # both moved and edited is diffed with its old self
+    return {"words_added": counts[1], "words_removed": counts[-1]}
+
+
 def render_diff(before: str, after: str, *, color: bool = False, context: int = 2) -> str:
     """Changed statements only, word by word, with `context` unchanged statements around them."""
     al = align(before, after)
@@ -157,3 +172,52 @@ def _render_ops(ops: list[Op], color: bool) -> str:
         else:
             out.append(f"[-{text}-]" if op < 0 else f"{{+{text}+}}")
     return "  " + "".join(out)
+
+
+def pair_statements(
+    removed: list[Unit], added: list[Unit]
+) -> tuple[list[tuple[Unit, Unit]], list[Unit], list[Unit]]:
+    """Pair removed and added statements of a hunk by similarity of their keys."""
+    if not removed or not added:
+        return [], removed, added
+    if len(removed) == 1 and len(added) == 1:
+        return [(removed[0], added[0])], [], []
+    if len(removed) * len(added) > _MAX_PAIRING:
+        return [], removed, added
+    choices = {i: u.key for i, u in enumerate(added)}
+    pairs, lone_r = [], []
+    for u in removed:
+        match = process.extractOne(u.key, choices, scorer=fuzz.ratio, score_cutoff=_PAIR_CUTOFF)
+        if match:
+            pairs.append((u, added[match[2]]))
+            del choices[match[2]]
+        else:
+            lone_r.append(u)
+    lone_a = [added[i] for i in sorted(choices)]
+    return pairs, lone_r, lone_a
+
+
+def word_changes(wb: list[str], wa: list[str]) -> tuple[list[str], list[str]]:
+    dele: list[str] = []
+    ins: list[str] = []
+    for op, tokens in diff_sequences(wb, wa):
+        (dele if op < 0 else ins if op > 0 else []).extend(tokens)
+    return dele, ins
+
+
+def typo_only(dele: list[str], ins: list[str]) -> bool:
+    """Every changed word has a near twin on the other side (spelling fix, split word)."""
+    if "".join(dele) == "".join(ins):
+        return True
+    if len(dele) != len(ins):
+        return False
+    return all(
+        x == y
+        or (
+            not x.isdigit()
+            and not y.isdigit()
+            and min(len(x), len(y)) >= 4
+            and fuzz.ratio(x, y) >= 80
+        )
+        for x, y in zip(dele, ins, strict=True)
+    )

@@ -1,4 +1,5 @@
-"""Concrete things named in a statement: e-mails, phones, organisations, places, durations, ages.
+"""Concrete things named in a statement: e-mails, phones, postal addresses, organisations, places,
+durations, ages, certifications.
 
 Comparing the entities of the two sides of a changed statement tells what changed in substance
 (a new e-mail address is a contact change whatever words surround it).  Values are normalised
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from monitor import signals
 from monitor.lexicon import LEXICON
 
 Entities = dict[str, Counter[str]]  # kind -> normalised values and how often they occur
@@ -41,6 +43,21 @@ _AGE = re.compile(
     rf"(?:the\s+age\s+of\s+)?(\d{{1,2}}|{_NUMBER_WORDS})\b|\b(\d{{1,2}})\s+years?\s+(?:of\s+age|old)\b",
     re.I,
 )
+_STREET_WORDS = (
+    r"Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Place|Pl|Square|Sq|Court|"
+    r"Ct|Parkway|Pkwy|Highway|Hwy|Terrace|Plaza|Row|Quay|Wharf|Hill|Gardens|Crescent|Close"
+)
+_ADDRESS = re.compile(
+    # PO boxes, '660 4th Street', 'Hauptstrasse 5', 'Rue de Rivoli 12', postcodes (UK, Irish
+    # Eircode, Canadian, US state + ZIP)
+    r"\b(?:P\.?\s?O\.?\s?Box|Post Office Box|Postfach|Apartado|Case Postale|BP)\s*\d+"
+    rf"|\b\d{{1,5}}[A-Za-z]?,?\s+(?:[A-Z0-9][\w'.-]*\s+){{1,4}}(?:{_STREET_WORDS})\b"
+    r"|\b[A-Z][a-z\u00e0-\u00ff]+(?:stra(?:ss|\u00df)e|str\.|gasse|weg|platz|allee|damm|vej|gatan|katu)\s*\d{1,4}"
+    r"|\b(?:Rue|Avenue|Via|Viale|Calle|Carrer|Rua|Piazza|Plaza|Boulevard)\s+(?:[\w'-]+\s+){0,4}?\d{1,4}\b"
+    r"|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b|\b[AC-FHKNPRTV-Y]\d[\dW]\s?[AC-FHKNPRTV-Y\d]{4}\b"
+    r"|\b[A-Z]\d[A-Z]\s?\d[A-Z]\d\b|\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b"
+)
+CHANNELS = frozenset({"email", "phone", "address"})  # ways to reach whoever handles data
 _ISO = re.compile(r"\bISO\s?/?(?:IEC\s?)?(\d{4,5})\b", re.I)
 _WORDS = {
     w: str(i + 1)
@@ -57,12 +74,17 @@ def extract(text: str) -> Entities:
     return {
         "email": Counter(m.lower() for m in _EMAIL.findall(text)),
         "phone": Counter(_phones(text)),
+        "address": Counter(_norm(m) for m in _ADDRESS.findall(text)),
         "org": Counter(_orgs(text)),
         "place": Counter(_places(text)),
         "duration": Counter(f"{_num(n)} {u.lower()}" for n, u in _DURATION.findall(text)),
         "age": Counter(_num(a or b) for a, b in _AGE.findall(text)),
         "standard": Counter(_ISO.findall(text)),
     }
+
+
+def _norm(value: str) -> str:
+    return " ".join(re.findall(r"[^\W_]+", value.lower()))
 
 
 def _num(word: str) -> str:
@@ -119,3 +141,33 @@ def base_name(org: str) -> str:
     while len(tokens) > 1 and tokens[-1] in _SUFFIX_WORDS:
         tokens.pop()
     return " ".join(tokens)
+
+
+_RECIPIENT_CONTEXT = re.compile(
+    r"\b(?:shar\w*|disclos\w*|sell|sold|sale|provided? to|partners?|third[- ]part\w*|vendors?|"
+    r"providers?|processors?|support|access to|managed by|advertis\w*|analytics|recipients?)\b"
+)
+
+
+def category_of(kind: str, replaced: bool, context: str) -> str | None:
+    """The category a changed entity raises, read through the words around it."""
+    if kind in CHANNELS:
+        return "contact"
+    if kind == "age":
+        return "children"
+    if kind == "standard":
+        return "security"
+    present = signals.frames(context)
+    if kind == "org":
+        if replaced:
+            return "controller"
+        return "recipients" if _RECIPIENT_CONTEXT.search(context) else None
+    if kind == "place":
+        if "transfer" in present:
+            return "transfer"
+        return "rights" if "rights" in present else None
+    if kind == "duration":
+        if re.search(r"\b(?:respond\w*|reply|response)\b", context):
+            return "rights"
+        return "retention" if "retention" in present or "transfer" in present else None
+    return None

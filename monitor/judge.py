@@ -7,16 +7,21 @@ Rules, in the order they apply (vocabulary in `monitor/data/lexicon.toml`):
 2. A signal only counts when it moved at three levels: in the statement, in the hunk (so a
    sentence split in two or merged is not a change) and in the whole document (so text moved from
    another section is not a change).
-3. Entities: e-mail or phone -> contact; age -> children; certification -> security;
-   organisation -> controller when one replaces another or the sentence is about who operates the
-   service, else recipients; place -> transfer when the sentence is about storage or transfer;
-   duration -> rights when it is a response time, else retention.
-4. Terms: a strong lexicon term that appears or disappears in a changed statement raises its
-   category.  A whole statement added or removed raises ONE category: the best score of its changed
-   terms, its main verb (frame) and its section heading; headlines, fragments and "we updated this
-   policy" banners raise nothing.
-5. A negation that appears or disappears ("will not share" -> "may share") raises the category of
-   the statement's main verb.
+3. Entities: e-mail, phone or postal address -> contact (unless the other version still gives
+   it); age -> children; certification -> security; organisation -> controller when one replaces
+   another, else recipients when the sentence is about sharing; place -> transfer when the
+   sentence or its section is about storage or transfer; duration -> rights when it is a response
+   time, else retention when the sentence or its section is about keeping or storing.  Ages,
+   organisations, places and durations only count in a sentence about data (a data noun or a
+   processing verb, see [practice]); nothing counts in page chrome (times, prices, webinars).
+4. Terms, only in statements about data: a strong term that appears or disappears raises the
+   ONE best category of the statement (its changed terms, its main verb and its section heading
+   vote); a KEY term (data brokers, biometrics, SCCs, profiling) raises its own category too, so
+   one sentence may raise several.  Headlines, fragments and "we updated this policy" banners
+   raise nothing.
+5. A negation or restriction inserted or deleted ("will not share" -> "may share", "we keep" ->
+   "we only keep") raises the category of the verb it governs; idioms such as "do not hesitate"
+   are set aside.
 """
 
 from __future__ import annotations
@@ -26,22 +31,20 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 
-from rapidfuzz import fuzz, process
-
 from monitor import entities, signals
 from monitor.classifier import Finding
-from monitor.differ import Hunk, diff_sequences
-from monitor.lexicon import LEXICON, Term
+from monitor.differ import Hunk, pair_statements, typo_only, word_changes
+from monitor.lexicon import KEY, LEXICON, Term
 from monitor.sections import Unit, words
 
 _QUOTE_MAX = 360
-_PAIR_CUTOFF = 55.0
-_MAX_PAIRING = 250_000
 _HEADING_ENTITIES = frozenset(
-    {"email", "phone", "org"}
+    {"email", "phone", "org", "address"}
 )  # places, ages in headings only name topics
-_WHOLE_DOC_KINDS = frozenset({"email", "phone", "org"})
+_WHOLE_DOC_KINDS = frozenset({"email", "phone", "org", "address"})
+_CHANNELS = entities.CHANNELS
 _NEGATION = frozenset({"not", "never", "no", "cannot", "nor", "neither", "t"})
+_FLIPS = _NEGATION | LEXICON.restrictions  # 'we keep' -> 'we only keep' narrows a promise
 
 
 class Judge:
@@ -86,7 +89,7 @@ class Judge:
         self.gone = {t for t in tr if tr[t] > ta[t] and self.doc_terms[t] < 0}
         self.new = {t for t in ta if ta[t] > tr[t] and self.doc_terms[t] > 0}
         self.negation_moved = _negations(text_r) != _negations(text_a)
-        pairs, lone_r, lone_a = _pair(list(h.removed), list(h.added))
+        pairs, lone_r, lone_a = pair_statements(list(h.removed), list(h.added))
         work = [(self._changed, p) for p in pairs]
         work += [(self._whole, (u, "removed")) for u in lone_r]
         work += [(self._whole, (u, "added")) for u in lone_a]
@@ -120,27 +123,36 @@ class Judge:
             if self._doc_digits is None:
                 self._doc_digits = tuple(re.sub(r"\D", "", d) for d in self.docs)
             return value in self._doc_digits[side]
+        if kind == "address":
+            return f" {value} " in f" {self._words(side)} "
         return self._known_org(value, side)
+
+    def _words(self, side: int) -> str:
+        if self._doc_words is None:
+            self._doc_words = (" ".join(words(self.docs[0])), " ".join(words(self.docs[1])))
+        return self._doc_words[side]
 
     # -- a changed statement ------------------------------------------------------------------
     def _changed(self, b: Unit, a: Unit) -> None:
         wb, wa = words(b.text), words(a.text)
-        dele, ins = _word_changes(wb, wa)
+        dele, ins = word_changes(wb, wa)
         if signals.is_banner(b.text) and signals.is_banner(a.text):
             self.ignored.append(f"date or notice about the policy: {_short(a.text)}")
             return
-        if _typo_only(dele, ins):
+        if typo_only(dele, ins):
             self.ignored.append(f"spelling, case or punctuation: {_short(a.text)}")
             return
-        cats = self._entity_categories(b.text, a.text, both=True, heading=b.heading or a.heading)
+        section = a.section or b.section
+        cats = self._entity_categories(
+            b.text, a.text, both=True, heading=b.heading or a.heading, section=section
+        )
         if _states(b) or _states(a):
             tb, ta = signals.terms(b.text), signals.terms(a.text)
             moved = Counter({t: n - tb[t] for t, n in ta.items() if n > tb[t] and t in self.new})
             moved.update({t: n - ta[t] for t, n in tb.items() if n > ta[t] and t in self.gone})
-            best = _best(moved, f"{b.text} {a.text}", a.section or b.section)
-            if best:
-                cats.add(best)
-            if not cats and self.negation_moved and _NEGATION & (set(dele) | set(ins)):
+            best = _best(moved, f"{b.text} {a.text}", section)
+            cats.update(_keyed(moved) | ({best} if best else set()))
+            if not cats and self.negation_moved and _negation_changed(b.text, a.text):
                 cat = _flip_category(b.text, a.text)
                 if cat:
                     cats.add(cat)
@@ -157,13 +169,17 @@ class Judge:
         if signals.is_banner(u.text):
             self.ignored.append(f"notice about the policy itself {kind}: {_short(u.text)}")
             return
-        cats = self._entity_categories(u.text, u.text, both=False, side=kind, heading=u.heading)
-        if not cats and _states(u):  # entities say it best: one category
-            best = self._best_category(u, self.new if kind == "added" else self.gone)
-            if best == "contact" and self._same_channels(u, kind):
-                best = None
-            if best:
-                cats.add(best)
+        cats = self._entity_categories(
+            u.text, u.text, both=False, side=kind, heading=u.heading, section=u.section
+        )
+        if _states(u):
+            found = signals.terms(u.text)
+            moved_terms = self.new if kind == "added" else self.gone
+            moved = Counter({t: n for t, n in found.items() if t in moved_terms})
+            if self._same_channels(u, kind):  # the addresses it gives are no news
+                moved = Counter({t: n for t, n in moved.items() if t.category != "contact"})
+            best = None if cats else _best(moved, u.text, u.section)  # entities say it best
+            cats.update(_keyed(moved) | ({best} if best else set()))
         elif not cats:
             what = "heading" if u.heading else "fragment or page chrome"
             self.ignored.append(f"{what} {kind}: {_short(u.text)}")
@@ -183,23 +199,15 @@ class Judge:
         other = 1 if kind == "removed" else 0
         return bool(values) and all(self._present(k, v, other) for k, v in values)
 
-    def _best_category(self, u: Unit, moved_terms: set[Term]) -> str | None:
-        found = signals.terms(u.text)
-        return _best(
-            Counter({t: n for t, n in found.items() if t in moved_terms}), u.text, u.section
-        )
-
     # -- entities -------------------------------------------------------------------------------
     def _known_org(self, org: str, side: int) -> bool:
         """An organisation whose name (without legal suffix) the other version already uses."""
-        if self._doc_words is None:
-            self._doc_words = (" ".join(words(self.docs[0])), " ".join(words(self.docs[1])))
         # 'Privacy Policy of Replacements Ltd' is known when 'replacements ltd' is: try the
         # name's tails, suffix kept, so that words caught before the name do not matter.
         tokens = org.split()
         base = entities.base_name(org).split()
         suffix = tokens[len(base) :]
-        text = f" {self._doc_words[side]} "
+        text = f" {self._words(side)} "
         for k in range(1, len(base) + 1):
             tail = " ".join(base[-k:] + suffix)
             if len(tail) >= 4 and (suffix or k == len(base)) and f" {tail} " in text:
@@ -207,14 +215,25 @@ class Judge:
         return False
 
     def _entity_categories(
-        self, tb: str, ta: str, *, both: bool, side: str = "", heading: bool = False
+        self,
+        tb: str,
+        ta: str,
+        *,
+        both: bool,
+        side: str = "",
+        heading: bool = False,
+        section: str = "",
     ) -> set[str]:
         eb, ea = entities.extract(tb), entities.extract(ta)
-        context = f"{tb} {ta}".lower()
+        context = f"{tb} {ta} {section}".lower()  # a table row's meaning is in its section
+        chrome = bool(LEXICON.chrome.search(f"{tb} {ta}"))
+        about_data = not chrome and bool(LEXICON.practice.search(context))
         cats: set[str] = set()
         for kind, (gone, new) in self.ent_delta.items():
             if heading and kind not in _HEADING_ENTITIES:
                 continue
+            if chrome or (kind not in _CHANNELS and not about_data):
+                continue  # an age or a company named in an article, a time in an event listing
             mine_gone = gone & set(eb[kind]) if both or side == "removed" else set()
             mine_new = new & set(ea[kind]) if both or side == "added" else set()
             if both:
@@ -226,10 +245,16 @@ class Judge:
             if mine_gone or mine_new:
                 # an organisation vanishing where another one appears: a change of control
                 replaced = bool(gone and (new or (kind == "org" and self.org_appeared)))
-                cat = _entity_category(kind, replaced, context)
+                cat = entities.category_of(kind, replaced, context)
                 if cat:
                     cats.add(cat)
         return cats
+
+
+def _keyed(moved: Counter[Term]) -> set[str]:
+    """Categories of key terms (data brokers, biometrics, SCCs) that appeared or disappeared:
+    they are raised whatever else the statement is about."""
+    return {t.category for t in moved if t.weight >= KEY}
 
 
 def _best(moved: Counter[Term], text: str, section: str) -> str | None:
@@ -254,84 +279,6 @@ def _best(moved: Counter[Term], text: str, section: str) -> str | None:
     return max(sorted(strong), key=lambda c: (score[c], c == main))
 
 
-_RECIPIENT_CONTEXT = re.compile(
-    r"\b(?:shar\w*|disclos\w*|sell|sold|sale|provided? to|partners?|third[- ]part\w*|vendors?|"
-    r"providers?|processors?|support|access to|managed by|advertis\w*|analytics|recipients?)\b"
-)
-
-
-def _entity_category(kind: str, replaced: bool, context: str) -> str | None:
-    if kind in ("email", "phone"):
-        return "contact"
-    if kind == "age":
-        return "children"
-    if kind == "standard":
-        return "security"
-    present = signals.frames(context)
-    if kind == "org":
-        if replaced:
-            return "controller"
-        return "recipients" if _RECIPIENT_CONTEXT.search(context) else None
-    if kind == "place":
-        if "transfer" in present:
-            return "transfer"
-        return "rights" if "rights" in present else None
-    if kind == "duration":
-        if re.search(r"\b(?:respond\w*|reply|response)\b", context):
-            return "rights"
-        return "retention" if "retention" in present or "transfer" in present else None
-    return None
-
-
-def _pair(
-    removed: list[Unit], added: list[Unit]
-) -> tuple[list[tuple[Unit, Unit]], list[Unit], list[Unit]]:
-    """Pair removed and added statements of a hunk by similarity of their keys."""
-    if not removed or not added:
-        return [], removed, added
-    if len(removed) == 1 and len(added) == 1:
-        return [(removed[0], added[0])], [], []
-    if len(removed) * len(added) > _MAX_PAIRING:
-        return [], removed, added
-    choices = {i: u.key for i, u in enumerate(added)}
-    pairs, lone_r = [], []
-    for u in removed:
-        match = process.extractOne(u.key, choices, scorer=fuzz.ratio, score_cutoff=_PAIR_CUTOFF)
-        if match:
-            pairs.append((u, added[match[2]]))
-            del choices[match[2]]
-        else:
-            lone_r.append(u)
-    lone_a = [added[i] for i in sorted(choices)]
-    return pairs, lone_r, lone_a
-
-
-def _word_changes(wb: list[str], wa: list[str]) -> tuple[list[str], list[str]]:
-    dele: list[str] = []
-    ins: list[str] = []
-    for op, tokens in diff_sequences(wb, wa):
-        (dele if op < 0 else ins if op > 0 else []).extend(tokens)
-    return dele, ins
-
-
-def _typo_only(dele: list[str], ins: list[str]) -> bool:
-    """Every changed word has a near twin on the other side (spelling fix, split word)."""
-    if "".join(dele) == "".join(ins):
-        return True
-    if len(dele) != len(ins):
-        return False
-    return all(
-        x == y
-        or (
-            not x.isdigit()
-            and not y.isdigit()
-            and min(len(x), len(y)) >= 4
-            and fuzz.ratio(x, y) >= 80
-        )
-        for x, y in zip(dele, ins, strict=True)
-    )
-
-
 def _flip_category(before: str, after: str) -> str | None:
     """The verb the negation governs: the first frame from where the two sides start to differ."""
     i = len(_common_prefix(before.lower(), after.lower()))
@@ -353,12 +300,20 @@ def _common_prefix(x: str, y: str) -> str:
 
 
 def _states(u: Unit) -> bool:
-    """Headings name topics; only statements state practices."""
-    return not u.heading and signals.is_statement(u.text)
+    """Headings name topics; only statements about data or practices state practices."""
+    return not u.heading and signals.is_statement(u.text) and signals.is_practice(u.text)
 
 
 def _negations(text: str) -> int:
-    return sum(1 for w in words(text) if w in _NEGATION)
+    return sum(1 for w in words(signals.without_idioms(text)) if w in _FLIPS)
+
+
+def _negation_changed(before: str, after: str) -> bool:
+    """A negation word inserted or deleted, idioms ('do not hesitate') set aside."""
+    dele, ins = word_changes(
+        words(signals.without_idioms(before)), words(signals.without_idioms(after))
+    )
+    return bool(_FLIPS & (set(dele) | set(ins)))
 
 
 def _joined(us: Sequence[Unit]) -> str:

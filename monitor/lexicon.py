@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PATH = Path(__file__).parent / "data" / "lexicon.toml"
+KEY = 5  # weight of `key` terms: they raise their category in any changed statement
 
 
 @dataclass(frozen=True)
@@ -25,10 +26,14 @@ class Lexicon:
     frames: tuple[tuple[str, re.Pattern[str]], ...]  # in order of precedence
     headings: tuple[tuple[str, re.Pattern[str]], ...]
     banners: re.Pattern[str]
+    practice: re.Pattern[str]  # a data noun or processing verb: the sentence is about data
+    chrome: re.Pattern[str]  # event listings, times, prices, calls to action
+    idioms: re.Pattern[str]  # negations that state nothing ('do not hesitate')
     date_word: re.Pattern[str]
     filler: frozenset[str]
     negations: frozenset[str]
     permissions: frozenset[str]
+    restrictions: frozenset[str]
     spelling: dict[str, str]
     places: re.Pattern[str]
 
@@ -52,12 +57,14 @@ def _combined(terms: list[Term]) -> re.Pattern[str]:
 
 def load(path: Path = PATH) -> Lexicon:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    terms = [
-        Term(category, weight, p, re.compile(rf"\b(?:{p})\b", re.I))
-        for category, lists in data["terms"].items()
-        for kind, weight in (("strong", 3), ("weak", 1))
-        for p in lists.get(kind, [])
-    ]
+    terms = []
+    for category, lists in data["terms"].items():
+        seen: set[str] = set()
+        for kind, weight in (("key", KEY), ("strong", 3), ("weak", 1)):
+            for p in lists.get(kind, []):
+                if p not in seen:  # a key pattern need not be repeated as strong
+                    seen.add(p)
+                    terms.append(Term(category, weight, p, re.compile(rf"\b(?:{p})\b", re.I)))
     cosmetic = data["cosmetic"]
     spelling = {uk: us for uk, us in cosmetic["spelling"]}
     names = sorted({n.strip() for n in data["places"]["names"].split(",") if n.strip()}, key=len)
@@ -69,10 +76,14 @@ def load(path: Path = PATH) -> Lexicon:
         frames=tuple((c, _alternation(p)) for c, p in data["frames"].items()),
         headings=tuple((c, _alternation(p)) for c, p in data["headings"].items()),
         banners=_alternation(cosmetic["banners"]),
+        practice=_alternation(data["practice"]["subjects"] + data["practice"]["verbs"]),
+        chrome=_alternation(data["practice"]["chrome"]),
+        idioms=_alternation(cosmetic["negation_idioms"]),
         date_word=re.compile(r"(?:" + "|".join(cosmetic["date_words"]) + r")$"),
         filler=frozenset(cosmetic["filler"]),
         negations=frozenset(cosmetic["negations"]),
         permissions=frozenset(cosmetic["permissions"]),
+        restrictions=frozenset(cosmetic["restrictions"]),
         spelling=spelling,
         places=places,
     )

@@ -95,6 +95,7 @@ def clean(text: str) -> str:
 
 def _fix_mojibake(text: str) -> str:
     """UTF-8 read as cp1252 ('childâ€™s') turned back into what was meant."""
+    text = text.replace("\u00e2\u20acTM", "'")  # 'â€™' after NFKC made its '™' into 'TM'
     if "\u00c3" not in text and "\u00e2" not in text and "\u00c2" not in text:
         return text
 

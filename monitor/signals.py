@@ -60,6 +60,17 @@ def is_statement(text: str) -> bool:
     return len(text.split()) >= 4 and bool(_STATEMENT.search(text))
 
 
+def is_practice(text: str) -> bool:
+    """A statement about personal data or the service's practices, not page chrome: it names a
+    data noun or a processing verb, and no event time, price or call to action."""
+    return bool(LEXICON.practice.search(text)) and not LEXICON.chrome.search(text)
+
+
+def without_idioms(text: str) -> str:
+    """Text without negations that state nothing ('do not hesitate to contact us')."""
+    return LEXICON.idioms.sub(" ", text)
+
+
 def is_banner(text: str) -> bool:
     """A notice about the policy itself ('Last updated ...', 'We've updated our policy ...')."""
     return bool(LEXICON.banners.search(text))

@@ -93,3 +93,21 @@ def test_entities():
     assert set(e["place"]) == {"singapore"} and set(e["duration"]) == {"5 year"}
     assert set(e["age"]) == {"13"} and set(e["email"]) == {"dpo@mix.example"}
     assert set(e["phone"]) == {"14155550100"} and set(e["standard"]) == {"27001"}
+
+
+def test_stats_count_words_added_and_removed_but_not_moved():
+    before = "We keep data for 30 days.\n\nWe never sell data.\n\nContact us by post."
+    after = "Contact us by post.\n\nWe keep data for 5 years.\n\nWe never sell data."
+    stats = classify(before, after).stats
+    assert (stats["words_added"], stats["words_removed"]) == (2, 2)
+    assert {"statements_added", "statements_removed", "hunks", "elapsed_ms"} <= set(stats)
+
+
+def test_postal_address_and_idioms():
+    e = extract("Write to PO Box 5521, 45 Market Road, Cork or 660 4th Street, CA 94107.")
+    assert {"po box 5521", "45 market road", "660 4th street", "ca 94107"} <= set(e["address"])
+    polite = classify(
+        "If you have questions, please feel free to contact us at any time.",
+        "If you have questions, please do not hesitate to contact us at any time.",
+    )
+    assert not polite.major
