@@ -106,21 +106,21 @@ def add(ctx: click.Context, name: str, url: str, select: str | None,
 @click.argument("sites", nargs=-1)
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary.")
 @click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
+              callback=lambda _c, _p, v: [setting(o) for o in v],
               help="Override a Scrapy setting, as `scrapy crawl -s` does (repeatable).")
+@click.option("--no-deliver", is_flag=True,
+              help="Plan alerts but leave their delivery to the daemon.")
 @click.pass_context
 def crawl(ctx: click.Context, sites: tuple[str, ...], quiet: bool,
-          overrides: tuple[str, ...]) -> None:
+          overrides: list[tuple[str, str]], no_deliver: bool) -> None:
     """Fetch the named sites (all when none) now and record snapshots and versions.
 
     Exit status: 0 when every site was fetched, 3 when one failed or looked wrong.
     """
     from monitor.crawl import crawl as run_crawl
 
-    settings = dict(o.split("=", 1) for o in overrides if "=" in o)
-
     config = siteconfig.load(ctx.obj["config"])
-    config.select(sites)  # unknown names fail before anything starts
-    total = len(config.select(sites))
+    total = len(config.select(sites))  # unknown names fail before anything starts
     done: list[Any] = []
 
     def progress(outcome: Any) -> None:
@@ -128,7 +128,8 @@ def crawl(ctx: click.Context, sites: tuple[str, ...], quiet: bool,
         if not quiet:
             click.echo(f"[{len(done)}/{total}] {describe(outcome)}", err=True)
 
-    outcomes = run_crawl(config, ctx.obj["db"], sites, on_outcome=progress, settings=settings)
+    outcomes = run_crawl(config, ctx.obj["db"], sites, on_outcome=progress,
+                         settings=dict(overrides), deliver_alerts=not no_deliver)
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
@@ -137,6 +138,13 @@ def crawl(ctx: click.Context, sites: tuple[str, ...], quiet: bool,
     if len(outcomes) < total or any(o.outcome in ("failed", "blocked", "suspect")
                                     for o in outcomes):
         sys.exit(3)
+
+
+def setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise click.BadParameter(f"{text!r} is not NAME=VALUE")
+    return name, value
 
 
 def describe(outcome: Any) -> str:

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 def crawl(config: Config, db: Path, names: list[str] | tuple[str, ...] = (),
           on_outcome: Callable[[Outcome], None] | None = None,
-          settings: dict[str, Any] | None = None) -> list[Outcome]:
+          settings: dict[str, Any] | None = None, deliver_alerts: bool = True) -> list[Outcome]:
     """Fetch the sites named (all when none) once; return what each fetch became."""
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
@@ -46,7 +46,8 @@ def crawl(config: Config, db: Path, names: list[str] | tuple[str, ...] = (),
     crawler.signals.connect(scraped, signal=signals.item_scraped)
     process.crawl(crawler, sites_to_crawl=sites)
     process.start()
-    deliver(config, db)
+    if deliver_alerts:
+        deliver(config, db)
     return outcomes
 
 

@@ -39,7 +39,7 @@ class Ended:
 def crawl_command(config: Path, db: Path, names: list[str], settings: tuple[str, ...]) -> list[str]:
     flags = [arg for setting in settings for arg in ("-s", setting)]
     return [sys.executable, "-m", "monitor.cli", "--config", str(config), "--db", str(db),
-            "crawl", "-q", *flags, *names]
+            "crawl", "-q", "--no-deliver", *flags, *names]  # the daemon delivers itself
 
 
 def child_limits(memory_mb: int) -> Callable[[], None]:
