@@ -29,7 +29,7 @@ class ConditionalRequestMiddleware:
             return None
         if self.store is None:
             self.store = Store(self.db_path)
-        etag, last_modified = self.store.validators(site, request.url)
+        etag, last_modified = self.store.validators(site, request.url, request.meta.get("rules"))
         if etag and b"If-None-Match" not in request.headers:
             request.headers[b"If-None-Match"] = etag
         if last_modified and b"If-Modified-Since" not in request.headers:

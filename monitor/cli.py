@@ -214,6 +214,8 @@ def summarize(entry: dict[str, Any]) -> str:
     restores = f", same text as v{entry['restores']}" if entry.get("restores") else ""
     if entry["major"] is None:
         return f"not classified ({words})"
+    if entry.get("technical"):
+        return f"technical: extraction rules changed ({words})"
     if entry["major"]:
         return f"MAJOR: {', '.join(entry['categories'])} ({words}{restores})"
     return f"minor ({words}{restores})"
@@ -250,8 +252,24 @@ def diff(ctx: click.Context, site: str, first: int | None, second: int | None,
     color = sys.stdout.isatty() if color is None else color
     click.echo(f"{site}: version {before.number} ({short(before.first_seen)}) -> "
                f"version {after.number} ({short(after.first_seen)})\n")
-    click.echo(format_report(classify(before.text, after.text), color=color))
+    stored = store.change(site, after.number) if after.number == before.number + 1 else None
+    if stored and stored["technical"]:
+        click.echo("technical change: the extraction rules changed, not the policy (no alert)\n")
+    # Consecutive versions: the verdict recorded with the change (what `history` and the
+    # alerts said); any other pair is classified now.
+    result = recorded(stored) if stored and stored["major"] is not None else \
+        classify(before.text, after.text)
+    click.echo(format_report(result, color=color))
     click.echo(render_diff(before.text, after.text, color=color))
+
+
+def recorded(change: dict[str, Any]) -> Any:
+    """A stored change's classification as the classifier's own record."""
+    from monitor.classifier import Classification, Finding
+
+    return Classification(major=change["major"], categories=tuple(change["categories"]),
+                          findings=tuple(Finding(**f) for f in change["findings"]),
+                          ignored=tuple(change["ignored"]), stats=change["stats"] or {})
 
 
 @main.command()
@@ -283,15 +301,20 @@ def compare(before: Path, after: Path, as_json: bool, color: bool | None) -> Non
 
 @main.command()
 @click.argument("sites", nargs=-1)
+@click.option("--force", is_flag=True, help="Rebuild even when stored versions would be lost.")
 @click.pass_context
-def reextract(ctx: click.Context, sites: tuple[str, ...]) -> None:
-    """Rebuild versions from stored snapshots after extraction improved (no fetching)."""
+def reextract(ctx: click.Context, sites: tuple[str, ...], force: bool) -> None:
+    """Rebuild versions from stored snapshots after extraction improved (no fetching).
+
+    Refused, and nothing changed, when a stored version would be lost (say, a `select` that
+    no longer matches) unless --force, or while change alerts of the site are undelivered.
+    """
     from monitor.reextract import reextract as rebuild
 
     config = siteconfig.load(ctx.obj["config"])
     store = open_store(ctx)
     for site in config.select(sites):
-        before, after = rebuild(store, site)
+        before, after = rebuild(store, site, force=force)
         click.echo(f"{site.name}: {before} versions -> {after} versions")
 
 

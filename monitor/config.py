@@ -221,14 +221,15 @@ EXAMPLE = """\
 [defaults]
 schedule = "daily"          # "daily", "every 6h", "every 30s", or a cron expression "0 3 * * *"
 
-[[sites]]
-name = "example"
-url = "https://example.org/privacy"
+# One [[sites]] table a policy page; `monitor add NAME URL` appends one.
+# [[sites]]
+# name = "example"
+# url = "https://example.org/privacy"
 # select = "main article"   # CSS selector of the policy's content (default: found automatically)
 # remove = [".cookie-banner", "nav"]
 # notify = ["email"]        # only these channels for this site
 # obey_robots = true
-# timeout = 30
+# timeout = 30              # seconds
 
 # [alerts.email]
 # smtp_url = "smtp://user:${SMTP_PASSWORD}@smtp.example.org:587"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import Config
+from monitor.store import Store
 from monitor.track import Outcome
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,11 @@ def crawl(config: Config, db: Path, names: list[str] | tuple[str, ...] = (),
             if on_outcome:
                 on_outcome(item)
 
+    Store(db).close()  # a missing, broken or newer database fails here, as a clear error
     process = CrawlerProcess(merged)
+    # Each site's outcome line says what went wrong; Scrapy's own tracebacks for an
+    # unreachable host or a refused robots.txt would only bury it.
+    logging.getLogger("scrapy").setLevel(logging.CRITICAL)
     crawler = process.create_crawler(PolicySpider)
     crawler.signals.connect(scraped, signal=signals.item_scraped)
     process.crawl(crawler, sites_to_crawl=sites)

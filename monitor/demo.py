@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from monitor.errors import MonitorError
 from monitor.loopback import LoopbackServer, Page, bundled_policies, bundled_policy
 
 EDITED = "wemet"
@@ -43,11 +44,13 @@ def find_emails(text: str) -> list[str]:
     return re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", text)
 
 
-def step(title: str, args: list[str], env: dict[str, str]) -> int:
+def step(title: str, args: list[str], env: dict[str, str]) -> list[str]:
+    """Run one `monitor` command as a user would; a list naming it when it failed."""
     click.secho(f"\n$ monitor {' '.join(args)}", fg="cyan", bold=True)
     click.echo(f"# {title}")
-    return subprocess.run([sys.executable, "-m", "monitor.cli", *args], env=env,
+    code = subprocess.run([sys.executable, "-m", "monitor.cli", *args], env=env,
                           check=False).returncode
+    return [f"`monitor {' '.join(args)}` exited {code}"] if code else []
 
 
 @click.command()
@@ -56,6 +59,10 @@ def step(title: str, args: list[str], env: dict[str, str]) -> int:
 def demo(folder: Path | None) -> None:
     """Run the whole pipeline on a bundled loopback site, offline (about 15 s)."""
     started = time.monotonic()
+    if folder and any((folder / name).exists() for name in ("sites.toml", "monitor.db")):
+        raise MonitorError(f"{folder} already holds a sites.toml or monitor.db: the demo "
+                           "would overwrite them; give it an empty folder")
+    failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="monitor-demo-") as tmp, LoopbackServer() as server:
         work = folder or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
@@ -69,14 +76,16 @@ def demo(folder: Path | None) -> None:
         env = {**os.environ, "MONITOR_CONFIG": str(config), "MONITOR_DB": str(db)}
         click.echo(f"Serving {len(names)} sample policies on {server.url} (page chrome changes "
                    f"on every request). Data in {work}.")
-        step("first crawl: one version per site", ["crawl"], env)
-        step("recrawl: the chrome changed, the policies did not, so no new version",
-             ["crawl"], env)
+        failed += step("first crawl: one version per site", ["crawl"], env)
+        failed += step("recrawl: the chrome changed, the policies did not, so no new version",
+                       ["crawl"], env)
         server.site[f"/{EDITED}/privacy"] = Page(text=edit(bundled_policy(EDITED)))
         click.secho(f"\n# the demo edits {EDITED}'s policy: a new kind of recipient "
                     "(advertising partners, data brokers) and a new contact e-mail", fg="yellow")
-        step("crawl after the edit: a new version, classified", ["crawl", EDITED], env)
-        step("history", ["history", EDITED], env)
-        step("what changed", ["diff", EDITED, "--no-color"], env)
-        step("sites", ["sites"], env)
+        failed += step("crawl after the edit: a new version, classified", ["crawl", EDITED], env)
+        failed += step("history", ["history", EDITED], env)
+        failed += step("what changed", ["diff", EDITED, "--no-color"], env)
+        failed += step("sites", ["sites"], env)
+    if failed:
+        raise MonitorError(f"demo steps failed: {'; '.join(failed)}")
     click.secho(f"\ndemo finished in {time.monotonic() - started:.1f} s", fg="green")

@@ -23,6 +23,10 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from monitor.errors import ExtractError
 
+# Bump when a change here alters extracted texts: the next crawl then records a technical
+# change (never alerted) instead of a policy change; `monitor reextract` rebuilds history.
+VERSION = 1
+
 __all__ = ["check_selector", "extract", "normalize", "sniff_type"]
 
 

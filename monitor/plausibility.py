@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 
-# Long policies quote such words ("if you see 'access denied'..."), so they count only in
-# short texts.
+# Policies mention such words too ("sign in with your password", "500 Market Street",
+# "reCAPTCHA"), so they count only in texts that are very short, or short and barely about
+# privacy: a real policy of 300 words names many policy terms, an error page hardly any.
+VERY_SHORT_WORDS = 150
 SHORT_WORDS = 400
+POLICY_TERMS_OF_A_SHORT_POLICY = 3
 MIN_WORDS = 80
 VANISHED_SHARE = 0.35  # a text under this share of the last version's length lost the policy
 
@@ -23,12 +26,14 @@ _JAVASCRIPT = re.compile(
     r"requires? javascript|turn on javascript|activate javascript|javascript must be enabled|"
     r"browser (?:is )?not supported|activer? (?:le )?javascript|javascript aktivieren", re.I)
 _ERROR = re.compile(
-    r"page not found|not be found|\b404\b|\b403\b|\b500\b|\b502\b|\b503\b|access denied|"
-    r"forbidden|something went wrong|an error (?:has )?occurred|internal server error|"
+    r"page not found|not be found|\b(?:error|http|status)\s*(?:40[0-9]|50[0-9])\b|"
+    r"\b(?:40[0-9]|50[0-9])\s*(?:error|not found|forbidden)|access denied|"
+    r"access forbidden|something went wrong|an error (?:has )?occurred|internal server error|"
     r"service (?:temporarily )?unavailable|bad gateway|"
     r"page (?:you requested )?(?:does not|doesn't) exist|"
-    r"no longer available|under maintenance|are you a robot|verify you are human|captcha|"
-    r"checking your browser|just a moment|attention required|too many requests|rate limit|"
+    r"no longer available|under maintenance|are you a robot|verify you are human|"
+    r"checking your browser|just a moment|attention required|too many requests|"
+    r"rate limit exceeded|"
     r"page introuvable|erreur 404|seite nicht gefunden|página no encontrada", re.I)
 _LOGIN = re.compile(
     r"\b(?:sign in|log in|login|sign up)\b.*\bpassword\b|"
@@ -49,7 +54,8 @@ def assess(text: str, previous: str | None = None) -> str | None:
     words = _count_words(text)
     if words == 0:
         return "empty page"
-    if words < SHORT_WORDS:
+    if words < VERY_SHORT_WORDS or (
+            words < SHORT_WORDS and not _has_policy_terms(text, POLICY_TERMS_OF_A_SHORT_POLICY)):
         reason = _short_page_reason(text)
         if reason:
             return reason

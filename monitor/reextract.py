@@ -1,47 +1,98 @@
 """`monitor reextract`: rebuild a site's versions from its stored snapshots.
 
-When extraction improves, versions are derived again from the raw bytes already kept, with no
-fetching (Open Terms Archive's "technical upgrade"). Nothing is alerted: the policy did not change.
+When extraction improves (or a site's `select`/`remove` rules change), versions are derived
+again from the raw bytes already kept, with no fetching (Open Terms Archive's "technical
+upgrade"). Nothing is alerted: the policy did not change. The rebuild is worked out in memory
+first and refused when it would lose a version, unless forced.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from monitor.config import Site
-from monitor.errors import ExtractError
+from monitor.errors import ExtractError, MonitorError
 from monitor.store import Store, digest
 
 
-def reextract(store: Store, site: Site) -> tuple[int, int]:
+@dataclass
+class Rebuilt:
+    text: str
+    first_seen: str
+    last_seen: str
+    snapshot: str
+    fetch: int
+
+
+def reextract(store: Store, site: Site, *, force: bool = False) -> tuple[int, int]:
     """Rebuild the versions and changes of `site`; return (versions before, versions after)."""
+    pending = store.query("select count(*) from alerts where site = ? and change is not null "
+                          "and state in ('pending', 'sending')", [site.name])[0][0]
+    if pending:
+        raise MonitorError(f"{site.name}: {pending} change alerts are still to be delivered; "
+                           "run `monitor alerts send` first")
+    before = store.query("select count(*) from versions where site = ?", [site.name])[0][0]
+    versions, lost = rebuild(store, site)
+    if lost and not force:
+        raise MonitorError(f"{site.name}: {len(lost)} stored versions would be lost ({lost[0]}); "
+                           "check the site's select/remove rules, or use --force")
+    write(store, site, versions)
+    return before, len(versions)
+
+
+def rebuild(store: Store, site: Site) -> tuple[list[Rebuilt], list[str]]:
+    """The versions the stored snapshots give now, and why any former version is lost."""
     from monitor.extract import extract
     from monitor.plausibility import assess
-    from monitor.track import classify
 
-    before = len(store.history(site.name))
-    fetches = store.query("select id, at, snapshot from fetches where site = ? and snapshot is "
-                          "not null and outcome in ('new', 'suspect') order by id",
-                          [site.name])
+    versions: list[Rebuilt] = []
+    lost: list[str] = []
+    for fetch in store.query("select id, at, outcome, snapshot from fetches where site = ? and "
+                             "outcome in ('new', 'same', 'not_modified', 'suspect') order by id",
+                             [site.name]):
+        if fetch["outcome"] in ("same", "not_modified") or not kept(store, fetch):
+            if versions and fetch["outcome"] != "suspect":
+                versions[-1].last_seen = fetch["at"]
+            continue
+        body, content_type = store.snapshot(fetch["snapshot"])
+        try:
+            text = extract(body, content_type, select=site.select, remove=site.remove)
+            reason = assess(text, versions[-1].text if versions else None)
+        except ExtractError as e:
+            reason = str(e)
+        if reason:
+            if fetch["outcome"] == "new":
+                lost.append(f"the version of {fetch['at']}: {reason}")
+            continue
+        if versions and text == versions[-1].text:
+            versions[-1].last_seen = fetch["at"]
+            continue
+        versions.append(Rebuilt(text, fetch["at"], fetch["at"], fetch["snapshot"], fetch["id"]))
+    return versions, lost
+
+
+def kept(store: Store, fetch: Any) -> bool:
+    return bool(fetch["snapshot"]) and store.query(
+        "select 1 from snapshots where hash = ?", [fetch["snapshot"]]) != []
+
+
+def write(store: Store, site: Site, versions: list[Rebuilt]) -> None:
+    """Replace the site's versions and changes, in one transaction."""
+    from monitor.track import classify, fingerprint
+
+    rules = fingerprint(site)
     with store.transaction():
         store.conn.execute("delete from changes where site = ?", [site.name])
         store.conn.execute("delete from versions where site = ?", [site.name])
-        last: str | None = None
-        for fetch in fetches:
-            body, content_type = store.snapshot(fetch["snapshot"])
-            try:
-                text = extract(body, content_type, select=site.select, remove=site.remove)
-            except ExtractError:
-                continue
-            if assess(text, last) is not None:
-                continue
-            if last is not None and digest(text.encode()) == digest(last.encode()):
-                store.conn.execute("update versions set last_seen = ? where site = ? and "
-                                   "number = (select max(number) from versions where site = ?)",
-                                   [fetch["at"], site.name, site.name])
-                continue
-            number = store.add_version(site.name, text, at=fetch["at"],
-                                       snapshot=fetch["snapshot"], fetch_id=fetch["id"])
-            if last is not None:
-                store.add_change(site.name, number - 1, number, at=fetch["at"],
-                                 classification=classify(last, text))
-            last = text
-    return before, len(store.history(site.name))
+        seen: dict[str, int] = {}
+        for i, v in enumerate(versions):
+            number = store.add_version(site.name, v.text, at=v.first_seen, snapshot=v.snapshot,
+                                       fetch_id=v.fetch, rules=rules)
+            store.touch(site.name, number, v.last_seen)
+            text_hash = digest(v.text.encode("utf-8"))
+            if i:
+                store.add_change(site.name, number - 1, number, at=v.first_seen,
+                                 classification=classify(versions[i - 1].text, v.text),
+                                 restores=seen.get(text_hash))
+            seen[text_hash] = number

@@ -86,7 +86,15 @@ def m001_initial(db: Database) -> None:
     db.table("alerts").create_index(["state", "next_try_at"])
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [m001_initial]
+def m002_rules_and_technical_changes(db: Database) -> None:
+    """The extraction rules a version was made with, the text hash of suspect fetches (a
+    shrunken policy that persists is accepted), and changes made by our rules, not the site."""
+    db.table("versions").add_column("rules", str)
+    db.table("fetches").add_column("text_hash", str)
+    db.table("changes").add_column("technical", int, not_null_default=0)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [m001_initial, m002_rules_and_technical_changes]
 
 
 def migrate(conn: sqlite3.Connection) -> None:
@@ -119,6 +127,7 @@ class Version:
     size: int
     first_seen: str
     last_seen: str
+    rules: str | None = None  # fingerprint of the extraction rules that made the text
 
 
 @dataclass(frozen=True)
@@ -138,6 +147,7 @@ class FetchRecord:
     content_type: str | None = None
     snapshot: str | None = None
     error: str | None = None
+    text_hash: str | None = None
 
 
 class Store:
@@ -217,10 +227,10 @@ class Store:
             raise StoreError(f"no snapshot {key}")
         return zlib.decompress(row["body"]), row["content_type"]
 
-    def record_fetch(self, fetch: FetchRecord, version_id: int | None = None) -> int:
+    def record_fetch(self, fetch: FetchRecord, version: int | None = None) -> int:
         """Log one attempt and move the site's run state (streak, last fetch, last success)."""
         row = {k: v for k, v in fetch.__dict__.items()}
-        row["version"] = version_id
+        row["version"] = version
         fetch_id = self.insert("fetches", row)
         if fetch.outcome in ("new", "same", "not_modified"):
             self.conn.execute(
@@ -232,19 +242,35 @@ class Store:
                 "last_error = ? where name = ?", [fetch.at, fetch.error, fetch.site])
         return fetch_id
 
+    def link_fetch(self, fetch_id: int, number: int) -> None:
+        """The version a fetch confirmed or created."""
+        self.conn.execute("update fetches set version = ? where id = ?", [number, fetch_id])
+
     def last_good_fetch(self, site: str) -> sqlite3.Row | None:
         """The newest fetch that confirmed the latest version (for conditional requests)."""
         return self.conn.execute(
             "select * from fetches where site = ? and outcome in ('new', 'same', 'not_modified') "
             "order by id desc limit 1", [site]).fetchone()
 
-    def validators(self, site: str, url: str) -> tuple[str | None, str | None]:
-        """The server's own ETag and Last-Modified from the newest good fetch of `url`."""
+    def validators(self, site: str, url: str,
+                   rules: str | None = None) -> tuple[str | None, str | None]:
+        """The server's own ETag and Last-Modified from the newest good fetch of `url`; none
+        when the site has no version yet, or its newest was made with other extraction rules
+        (a 304 would then keep the new rules from ever being applied)."""
+        latest = self.conn.execute("select rules from versions where site = ? order by number "
+                                   "desc limit 1", [site]).fetchone()
+        if latest is None or (rules and latest["rules"] and latest["rules"] != rules):
+            return None, None
         row = self.conn.execute(
             "select etag, last_modified from fetches where site = ? and url = ? and outcome in "
             "('new', 'same', 'not_modified') and (etag is not null or last_modified is not null) "
             "order by id desc limit 1", [site, url]).fetchone()
         return (row["etag"], row["last_modified"]) if row else (None, None)
+
+    def recent_fetches(self, site: str, n: int) -> list[sqlite3.Row]:
+        """The newest `n` fetches of `site`, newest first."""
+        return self.query("select * from fetches where site = ? order by id desc limit ?",
+                          [site, n])
 
     def failure_streak(self, site: str) -> int:
         row = self.conn.execute("select failure_streak from sites where name = ?",
@@ -274,7 +300,8 @@ class Store:
     def _version(self, row: sqlite3.Row) -> Version:
         return Version(site=row["site"], number=row["number"], hash=row["hash"],
                        text=unpack(row["text"]), size=row["size"],
-                       first_seen=row["first_seen"], last_seen=row["last_seen"])
+                       first_seen=row["first_seen"], last_seen=row["last_seen"],
+                       rules=row["rules"])
 
     def find_text(self, site: str, text_hash: str) -> int | None:
         """The newest version of `site` whose text has this hash (a page variant coming back)."""
@@ -287,7 +314,7 @@ class Store:
                           [at, site, number])
 
     def add_version(self, site: str, text: str, *, at: str, snapshot: str | None,
-                    fetch_id: int | None) -> int:
+                    fetch_id: int | None, rules: str | None = None) -> int:
         """Insert the next version of `site`; return its number. Call inside a transaction."""
         row = self.conn.execute("select coalesce(max(number), 0) from versions where site = ?",
                                 [site]).fetchone()
@@ -295,20 +322,24 @@ class Store:
         self.insert("versions", {"site": site, "number": number,
                                  "hash": digest(text.encode("utf-8")), "text": pack(text),
                                  "size": len(text.encode("utf-8")), "first_seen": at,
-                                 "last_seen": at, "snapshot": snapshot, "fetch": fetch_id})
+                                 "last_seen": at, "snapshot": snapshot, "fetch": fetch_id,
+                                 "rules": rules})
         return number
 
     def add_change(self, site: str, before: int, after: int, *, at: str,
-                   classification: dict[str, Any] | None, restores: int | None = None) -> int:
+                   classification: dict[str, Any] | None, restores: int | None = None,
+                   technical: bool = False) -> int:
         c = classification or {}
-        self.conn.execute("update sites set last_change_at = ? where name = ?", [at, site])
+        if not technical:
+            self.conn.execute("update sites set last_change_at = ? where name = ?", [at, site])
         return self.insert("changes", {
             "site": site, "from_version": before, "to_version": after, "at": at,
             "major": None if not c else int(bool(c.get("major"))),
             "categories": json.dumps(c.get("categories", [])),
             "findings": json.dumps(c.get("findings", [])),
             "ignored": json.dumps(c.get("ignored", [])),
-            "stats": json.dumps(c.get("stats", {})), "restores": restores})
+            "stats": json.dumps(c.get("stats", {})), "restores": restores,
+            "technical": int(technical)})
 
     def change(self, site: str, to_version: int) -> dict[str, Any] | None:
         row = self.conn.execute("select * from changes where site = ? and to_version = ?",
@@ -319,7 +350,8 @@ class Store:
         """Every version of `site`, oldest first, with the change that led to it."""
         rows = self.query(
             "select v.number, v.first_seen, v.last_seen, v.size, v.hash, c.id as change_id, "
-            "c.major, c.categories, c.stats, c.restores from versions v left join changes c "
+            "c.major, c.categories, c.stats, c.restores, c.technical from versions v "
+            "left join changes c "
             "on c.site = v.site and c.to_version = v.number where v.site = ? order by v.number",
             [site])
         return [history_entry(r) for r in rows]
@@ -346,5 +378,5 @@ def history_entry(row: sqlite3.Row) -> dict[str, Any]:
         entry.update(major=None if row["major"] is None else bool(row["major"]),
                      categories=json.loads(row["categories"] or "[]"),
                      words_added=stats.get("words_added"), words_removed=stats.get("words_removed"),
-                     restores=row["restores"])
+                     restores=row["restores"], technical=bool(row["technical"]))
     return entry

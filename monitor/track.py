@@ -9,6 +9,7 @@ each in one transaction, so a crash leaves either all of it or none of it.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -16,8 +17,8 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from monitor.config import Site
-from monitor.errors import ExtractError
-from monitor.store import FetchRecord, Store, digest
+from monitor.errors import ExtractError, StoreError
+from monitor.store import FetchRecord, Store, Version, digest
 
 log = logging.getLogger(__name__)
 
@@ -62,34 +63,64 @@ class Alerting(Protocol):
 
 def track(store: Store, site: Site, fetched: Fetched, alerting: Alerting | None = None) -> Outcome:
     """Record one fetch of `site` and whatever it changed."""
-    trouble = fetch_trouble(fetched)
+    latest = store.latest(site.name)
+    trouble = fetch_trouble(fetched, has_version=latest is not None)
     if trouble:
         outcome, detail = trouble
-        return record(store, site, fetched, outcome, detail, alerting)
-    latest = store.latest(site.name)
+        return record(store, site, fetched, outcome, detail, alerting,
+                      number=latest.number if latest and outcome == "not_modified" else None)
+    rules = fingerprint(site)
     last = store.last_good_fetch(site.name)
-    if latest and last and last["snapshot"] == digest(fetched.body):
+    same_rules = latest is not None and latest.rules in (None, rules)
+    if latest and same_rules and last and last["snapshot"] == digest(fetched.body):
         return record(store, site, fetched, "same", None, alerting, number=latest.number)
     try:
         text = extract_text(site, fetched)
     except ExtractError as e:
         return record(store, site, fetched, "suspect", str(e), alerting)
+    text_hash = digest(text.encode("utf-8"))
+    reason = implausible(store, site.name, text, text_hash, latest)
+    if reason:
+        return record(store, site, fetched, "suspect", reason, alerting, text_hash=text_hash)
+    if latest and text_hash == latest.hash:
+        return record(store, site, fetched, "same", None, alerting, number=latest.number)
+    return record_version(store, site, fetched, text, rules, alerting)
+
+
+def fingerprint(site: Site) -> str:
+    """The extraction rules a text was made with: a change of them is no change of the policy."""
+    from monitor.extract import VERSION
+
+    rules = json.dumps([VERSION, site.select, sorted(site.remove)])
+    return digest(rules.encode())[:12]
+
+
+# A shorter text seen this many times in a row is the policy now, not a broken page.
+SHRINK_CONFIRMATIONS = 3
+
+
+def implausible(store: Store, site: str, text: str, text_hash: str,
+                latest: Version | None) -> str | None:
+    """Why `text` is not taken as the policy, or None. A policy that really shrank looks like
+    a broken page at first; once the same text came back SHRINK_CONFIRMATIONS times in a row,
+    it is recorded (and classified), never silently ignored."""
     from monitor.plausibility import assess
 
     reason = assess(text, latest.text if latest else None)
-    if reason:
-        return record(store, site, fetched, "suspect", reason, alerting)
-    if latest and digest(text.encode("utf-8")) == latest.hash:
-        return record(store, site, fetched, "same", None, alerting, number=latest.number)
-    return record_version(store, site, fetched, text, latest.text if latest else None, alerting)
+    if reason is None or not reason.startswith("policy text vanished"):
+        return reason
+    before = store.recent_fetches(site, SHRINK_CONFIRMATIONS - 1)
+    confirmed = len(before) == SHRINK_CONFIRMATIONS - 1 and all(
+        f["outcome"] == "suspect" and f["text_hash"] == text_hash for f in before)
+    return None if confirmed else reason
 
 
-def fetch_trouble(fetched: Fetched) -> tuple[str, str] | None:
+def fetch_trouble(fetched: Fetched, has_version: bool = True) -> tuple[str, str] | None:
     """(outcome, detail) when the response is no page to read at all."""
     if fetched.error:
         return ("blocked" if fetched.blocked else "failed"), fetched.error
     if fetched.status == 304:
-        return "not_modified", ""
+        return ("not_modified", "") if has_version else ("suspect", "304 with no version yet")
     if fetched.status is not None and fetched.status >= 400:
         outcome = "failed" if fetched.status >= 500 or fetched.status == 429 else "blocked"
         return outcome, f"HTTP {fetched.status}"
@@ -97,16 +128,21 @@ def fetch_trouble(fetched: Fetched) -> tuple[str, str] | None:
     return ("suspect", moved) if moved else None
 
 
-HOME_OR_LOGIN = re.compile(r"(^|/)(log-?in|sign-?in|signon|auth|sso|session|account|"
-                           r"register|index\.\w+|home)(/|$|\.|\?)", re.I)
+LOGIN = re.compile(r"^(log-?in|sign-?in|signon|auth|sso|session|register|account)\b", re.I)
 
 
 def moved_away(url: str, final_url: str | None) -> str | None:
-    """A redirect to the home page or a login page is not the policy moving."""
+    """A redirect to the site's home page or to a login page is not the policy moving.
+
+    Judged on the final URL's last path segment, and only for what the original did not
+    already say: /privacy -> /en/privacy, /privacy/index.html or http -> https are fine."""
     if not final_url or final_url == url:
         return None
-    path = urlsplit(final_url).path
-    if path.strip("/") == "" or HOME_OR_LOGIN.search(path):
+    old, new = urlsplit(url), urlsplit(final_url)
+    if new.path.strip("/") == "" and old.path.strip("/") != "":
+        return f"redirected away from the policy to {final_url}"
+    last = new.path.rstrip("/").rsplit("/", 1)[-1]
+    if LOGIN.match(last) and not LOGIN.search(old.path.rstrip("/").rsplit("/", 1)[-1]):
         return f"redirected away from the policy to {final_url}"
     return None
 
@@ -119,11 +155,13 @@ def extract_text(site: Site, fetched: Fetched) -> str:
 
 
 def record(store: Store, site: Site, fetched: Fetched, outcome: str, detail: str | None,
-           alerting: Alerting | None, number: int | None = None) -> Outcome:
+           alerting: Alerting | None, number: int | None = None,
+           text_hash: str | None = None) -> Outcome:
     """Log a fetch that made no new version (and keep its snapshot when it has bytes)."""
     with store.transaction():
         snapshot = keep_snapshot(store, fetched, outcome)
-        store.record_fetch(fetch_record(fetched, outcome, snapshot, detail or None))
+        store.record_fetch(fetch_record(fetched, outcome, snapshot, detail or None, text_hash),
+                           version=number)
         if number is not None:
             store.touch(site.name, number, fetched.at)
         if alerting:
@@ -142,25 +180,52 @@ def keep_snapshot(store: Store, fetched: Fetched, outcome: str) -> str | None:
     return digest(fetched.body)
 
 
-def record_version(store: Store, site: Site, fetched: Fetched, text: str, previous: str | None,
+def record_version(store: Store, site: Site, fetched: Fetched, text: str, rules: str,
                    alerting: Alerting | None) -> Outcome:
-    """A new version, its change and its alerts: classified first, then written at once."""
-    change = classify(previous, text) if previous is not None else None
-    with store.transaction():
-        snapshot = store.record_snapshot(fetched.body, fetched.content_type)
-        fetch_id = store.record_fetch(fetch_record(fetched, "new", snapshot, None))
-        restores = store.find_text(site.name, digest(text.encode("utf-8")))
-        number = store.add_version(site.name, text, at=fetched.at, snapshot=snapshot,
-                                   fetch_id=fetch_id)
-        store.conn.execute("update fetches set version = ? where id = ?", [number, fetch_id])
-        if change is not None:
-            change["restores"] = restores
-            change_id = store.add_change(site.name, number - 1, number, at=fetched.at,
-                                         classification=change, restores=restores)
-            if alerting:
-                alerting.on_change(store, site, change_id, change)
-        if alerting:
-            alerting.on_fetch(store, site, True, None)
+    """A new version, its change and its alerts: classified first, then written at once.
+
+    The newest version is read again inside the write transaction: had another crawl of the
+    site recorded one meanwhile, the text is compared (and classified) against that one."""
+    previous = store.latest(site.name)
+    text_hash = digest(text.encode("utf-8"))
+    for _ in range(5):
+        change = classify(previous.text, text) if previous else None
+        with store.transaction():
+            now = store.latest(site.name)
+            if (now and now.hash) != (previous and previous.hash):
+                previous = now  # another crawl moved on: compare again, outside the lock
+                continue
+            if now and now.hash == text_hash:
+                store.record_fetch(fetch_record(fetched, "same", digest(fetched.body), None),
+                                   version=now.number)
+                store.touch(site.name, now.number, fetched.at)
+                return Outcome(site.name, "same", version=now.number)
+            return write_version(store, site, fetched, text, rules, previous, change, alerting)
+    raise StoreError(f"{site.name}: the newest version kept changing under this crawl")
+
+
+def write_version(store: Store, site: Site, fetched: Fetched, text: str, rules: str,
+                  previous: Version | None, change: dict[str, Any] | None,
+                  alerting: Alerting | None) -> Outcome:
+    """Inside the transaction: snapshot, fetch, version, change, alerts."""
+    snapshot = store.record_snapshot(fetched.body, fetched.content_type)
+    fetch_id = store.record_fetch(fetch_record(fetched, "new", snapshot, None))
+    restores = store.find_text(site.name, digest(text.encode("utf-8")))
+    number = store.add_version(site.name, text, at=fetched.at, snapshot=snapshot,
+                               fetch_id=fetch_id, rules=rules)
+    store.link_fetch(fetch_id, number)
+    if change is not None and previous is not None:
+        # New extraction rules (a `select` edited, a better extractor) change the text, not the
+        # policy: recorded and classified as a technical change, never alerted.
+        technical = previous.rules is not None and previous.rules != rules
+        change["restores"], change["technical"] = restores, technical
+        change_id = store.add_change(site.name, number - 1, number, at=fetched.at,
+                                     classification=change, restores=restores,
+                                     technical=technical)
+        if alerting and not technical:
+            alerting.on_change(store, site, change_id, change)
+    if alerting:
+        alerting.on_fetch(store, site, True, None)
     return Outcome(site.name, "new", version=number, change=change)
 
 
@@ -177,11 +242,11 @@ def classify(before: str, after: str) -> dict[str, Any]:
                 "stats": {"error": f"classifier failed: {e!r}"}}
 
 
-def fetch_record(fetched: Fetched, outcome: str, snapshot: str | None,
-                 error: str | None) -> FetchRecord:
+def fetch_record(fetched: Fetched, outcome: str, snapshot: str | None, error: str | None,
+                 text_hash: str | None = None) -> FetchRecord:
     return FetchRecord(
         site=fetched.site, url=fetched.url, at=fetched.at, outcome=outcome,
         final_url=fetched.final_url, status=fetched.status, duration_ms=fetched.duration_ms,
         bytes=len(fetched.body) if fetched.body else None, etag=fetched.etag,
         last_modified=fetched.last_modified, content_type=fetched.content_type,
-        snapshot=snapshot, error=error)
+        snapshot=snapshot, error=error, text_hash=text_hash)

@@ -202,5 +202,10 @@ def test_reextract_rebuilds_versions_from_snapshots_without_fetching(server, mon
     assert "wemet: 2 versions -> 2 versions" in out
     assert server.site.hits == hits  # nothing fetched
     after = monitor.history("wemet")
-    assert [(e["version"], e["hash"], e.get("categories")) for e in after] == \
-        [(e["version"], e["hash"], e.get("categories")) for e in before]
+    keys = ("version", "hash", "categories", "first_seen", "last_seen", "restores")
+    assert [[e.get(k) for k in keys] for e in after] == [[e.get(k) for k in keys] for e in before]
+    # rules that no longer match the stored pages would lose history: refused, nothing changed
+    monitor.config.write_text(monitor.config.read_text() + 'select = "div.nothing-here"\n')
+    refused = monitor("reextract", "wemet", check=1)
+    assert "would be lost" in refused.stderr and "--force" in refused.stderr
+    assert monitor.history("wemet") == after

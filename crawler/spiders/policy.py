@@ -14,7 +14,7 @@ from twisted.python.failure import Failure
 from monitor import config as siteconfig
 from monitor.config import Site
 from monitor.store import now
-from monitor.track import Fetched
+from monitor.track import Fetched, fingerprint
 
 # Every status we want to see ourselves; 3xx stay with RedirectMiddleware.
 SEEN_STATUSES = [304, *range(400, 600)]
@@ -46,7 +46,8 @@ class PolicySpider(scrapy.Spider):
     def request(self, site: Site) -> scrapy.Request:
         return scrapy.Request(
             site.url, callback=self.parse, errback=self.failed, dont_filter=True,
-            meta={"site": site.name, "started": now(), "download_timeout": site.timeout,
+            meta={"site": site.name, "rules": fingerprint(site), "started": now(),
+                  "download_timeout": site.timeout,
                   "dont_obey_robotstxt": not site.obey_robots,
                   "handle_httpstatus_list": SEEN_STATUSES})
 

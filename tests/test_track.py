@@ -1,0 +1,104 @@
+"""`track` on a real SQLite file: the rules that decide what a fetch becomes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from monitor.config import Site
+from monitor.loopback import bundled_policy, chrome, policy_html
+from monitor.plausibility import assess
+from monitor.store import Store
+from monitor.track import Fetched, moved_away, track
+
+SITE = Site(name="wemet", url="https://example.org/privacy")
+WEMET = bundled_policy("wemet")
+
+
+def page(text: str, at: str = "2026-01-01T00:00:00.000Z", **kw) -> Fetched:
+    return Fetched(site="wemet", url=SITE.url, at=at, final_url=SITE.url, status=200,
+                   body=chrome(policy_html(text)).encode(), content_type="text/html", **kw)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "m.db")
+    s.sync_sites([(SITE.name, SITE.url)])
+    yield s
+    s.close()
+
+
+@pytest.mark.parametrize("url, final", [
+    ("https://x.org/privacy", "https://x.org/privacy/index.html"),
+    ("https://x.org/privacy", "https://x.org/en/home/privacy"),
+    ("https://x.org/privacy", "https://x.org/account/privacy-policy"),
+    ("http://privacy.x.org", "https://privacy.x.org/"),
+    ("https://x.org/legal/privacy", "https://x.org/legal/privacy-policy"),
+])
+def test_a_policy_that_moves_is_followed(url, final):
+    assert moved_away(url, final) is None
+
+
+@pytest.mark.parametrize("url, final", [
+    ("https://x.org/privacy", "https://x.org/"),
+    ("https://x.org/privacy", "https://x.org/login?next=/privacy"),
+    ("https://x.org/privacy", "https://accounts.x.org/signin"),
+])
+def test_a_redirect_home_or_to_a_login_is_not_the_policy(url, final):
+    assert moved_away(url, final)
+
+
+@pytest.mark.parametrize("sentence", [
+    "Our office is at 500 Market Street, San Francisco.",
+    "We use reCAPTCHA to protect our forms from abuse; Google's privacy policy applies.",
+    "We rate limit requests to protect the service.",
+    "When you sign in, your password is stored only as a salted hash.",
+])
+def test_short_real_policies_with_error_words_are_policies(sentence):
+    short = " ".join(WEMET.split()[:300]) + "\n\n" + sentence
+    assert assess(short) is None
+    assert assess("Sorry. " + sentence) is not None  # the same words alone are not a policy
+
+
+def test_a_policy_that_really_shrank_is_recorded_once_it_persists(store):
+    track(store, SITE, page(WEMET))
+    shrunk = WEMET[: len(WEMET) // 4]
+    outcomes = [track(store, SITE, page(shrunk)).outcome for _ in range(3)]
+    assert outcomes == ["suspect", "suspect", "new"]
+    assert [h["version"] for h in store.history("wemet")] == [1, 2]
+    assert store.history("wemet")[1]["major"] is True
+
+
+def test_a_broken_page_that_alternates_never_becomes_a_version(store):
+    track(store, SITE, page(WEMET))
+    for i in range(4):
+        track(store, SITE, page(WEMET[: 1000 + i * 500]))
+    assert [h["version"] for h in store.history("wemet")] == [1]
+
+
+def test_new_extraction_rules_make_a_technical_change_not_a_policy_change(store):
+    track(store, SITE, page(WEMET))
+    narrower = dataclasses.replace(SITE, remove=("h2",))
+    outcome = track(store, narrower, page(WEMET))
+    assert outcome.outcome == "new" and outcome.change["technical"] is True
+    assert store.history("wemet")[1]["technical"] is True
+    # and the site's last change is the policy's, not ours
+    assert store.conn.execute("select last_change_at from sites").fetchone()[0] is None
+
+
+def test_a_304_without_any_version_is_not_taken_as_unchanged(store):
+    fetched = Fetched(site="wemet", url=SITE.url, at="t", final_url=SITE.url, status=304)
+    assert track(store, SITE, fetched).outcome == "suspect"
+
+
+def test_a_crawl_that_lost_a_race_compares_with_the_newest_version(tmp_path):
+    """Two crawls of one site at once (the daemon and a hand-run crawl): one version."""
+    first, second = Store(tmp_path / "m.db"), Store(tmp_path / "m.db")
+    first.sync_sites([(SITE.name, SITE.url)])
+    track(first, SITE, page(WEMET))
+    edited = WEMET + "\nWe share your contacts with data brokers.\n"
+    track(first, SITE, page(edited))
+    # `second` read the database before `first` wrote: the same edit must not make version 3
+    assert track(second, SITE, page(edited)).outcome == "same"
+    assert [h["version"] for h in second.history("wemet")] == [1, 2]
