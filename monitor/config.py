@@ -23,7 +23,6 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 SITE_KEYS = {"name", "url", "select", "remove", "schedule", "notify", "obey_robots", "timeout"}
 DEFAULT_KEYS = {"schedule", "notify", "obey_robots", "timeout"}
 TOP_KEYS = {"sites", "defaults", "alerts", "daemon"}
-CHANNELS = ("email", "slack", "apprise")
 
 
 @dataclass(frozen=True)
@@ -109,10 +108,9 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         if not isinstance(value, dict):
             raise ConfigError("must be a table", file=file, key=key)
     config = Config(path=path, sites=tuple(sites), alerts=alerts, daemon=daemon)
-    check_notify(config)
     from monitor.alerts import check_config
 
-    check_config(config)
+    check_config(config)  # [alerts] and each site's `notify`
     return config
 
 
@@ -204,15 +202,6 @@ def check_schedule(value: Any, *, file: str, site: str) -> str:
     except ValueError as e:
         raise ConfigError(str(e), file=file, site=site, key="schedule") from None
     return value
-
-
-def check_notify(config: Config) -> None:
-    """A site's `notify` may name only channels that exist in [alerts.*]."""
-    for site in config.sites:
-        for channel in site.notify or ():
-            if channel not in CHANNELS:
-                raise ConfigError(f"unknown channel '{channel}' (known: {', '.join(CHANNELS)})",
-                                  file=str(config.path), site=site.name, key="notify")
 
 
 EXAMPLE = """\
