@@ -22,6 +22,17 @@ Rules, in the order they apply (vocabulary in `monitor/data/lexicon.toml`):
 5. A negation or restriction inserted or deleted ("will not share" -> "may share", "we keep" ->
    "we only keep") raises the category of the verb it governs; idioms such as "do not hesitate"
    are set aside.
+6. Section context (`monitor.topics`): a table cell is read through its column's heading, any
+   other statement through the innermost heading above it that names a topic ("Information we
+   collect" -> data_types, "How long we keep" -> retention).  A short list entry or table cell
+   added or removed there raises that topic when one of its content words appears or
+   disappears in the whole document and the same entry is not listed elsewhere; an entry, cell
+   or clause (in a sentence whose verb does what its section is about) that gains or loses a
+   whole element of its list ("name, email" -> "name, email, voice recordings") does too.  Only
+   under a data-collection topic do bare noun phrases count; elsewhere the entry needs a
+   lexicon term.  Widget labels run together ("VendorsAll") are page chrome.
+7. A company newly named in the opening paragraph (before or under the title) is a change of
+   controller, even when the old name still appears further down.
 """
 
 from __future__ import annotations
@@ -29,9 +40,10 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
-from monitor import entities, signals
+from monitor import entities, signals, topics
 from monitor.classifier import Finding
 from monitor.differ import Hunk, pair_statements, typo_only, word_changes
 from monitor.lexicon import KEY, LEXICON, Term
@@ -56,10 +68,16 @@ class Judge:
         self.deadline = time.perf_counter() + budget_s
         self.skipped = 0
         self.docs = (signals.plain(_joined(before)), signals.plain(_joined(after)))
+        self.keys = ({u.key for u in before}, {u.key for u in after})
         self.findings: list[Finding] = []
         self.ignored: list[str] = []
         self._doc_digits: tuple[str, ...] | None = None
         self._doc_words: tuple[str, str] | None = None
+        # the opening: text before the first section heading, or under the title
+        self.titles = {
+            "",
+            *(next((u.section for u in us if u.heading), "") for us in (before, after)),
+        }
 
     # -- hunk ---------------------------------------------------------------------------------
     def prepare(self, hunks: Sequence[Hunk]) -> None:
@@ -70,8 +88,11 @@ class Judge:
         self._prepared: dict[int, tuple] = {}
         self.doc_terms: Counter[Term] = Counter()
         self.doc_ents: Counter[tuple[str, str]] = Counter()
+        self.doc_words: Counter[str] = Counter()
         for h in hunks:
             text_r, text_a = _joined(h.removed), _joined(h.added)
+            self.doc_words.update(topics.content_words(text_a))
+            self.doc_words.subtract(topics.content_words(text_r))
             tr, ta = signals.terms(text_r), signals.terms(text_a)
             er, ea = entities.extract(text_r), entities.extract(text_a)
             self.doc_terms.update(ta)
@@ -85,20 +106,21 @@ class Judge:
         if id(h) not in getattr(self, "_prepared", {}):
             self.prepare([h])
         text_r, text_a, tr, ta, er, ea = self._prepared[id(h)]
+        self.hunk_words = (set(topics.content_words(text_r)), set(topics.content_words(text_a)))
         self.ent_delta = self._entity_delta(er, ea)
         self.gone = {t for t in tr if tr[t] > ta[t] and self.doc_terms[t] < 0}
         self.new = {t for t in ta if ta[t] > tr[t] and self.doc_terms[t] > 0}
         self.negation_moved = _negations(text_r) != _negations(text_a)
         pairs, lone_r, lone_a = pair_statements(list(h.removed), list(h.added))
-        work = [(self._changed, p) for p in pairs]
-        work += [(self._whole, (u, "removed")) for u in lone_r]
-        work += [(self._whole, (u, "added")) for u in lone_a]
-        for n, (judge, args) in enumerate(work):
+        work: list[Callable[[], None]] = [partial(self._changed, b, a) for b, a in pairs]
+        work += [partial(self._whole, u, "removed") for u in lone_r]
+        work += [partial(self._whole, u, "added") for u in lone_a]
+        for n, judge in enumerate(work):
             if self.findings and time.perf_counter() > self.deadline:
                 # The verdict is already major; a whole rewrite must not take minutes.
                 self.skipped += len(work) - n
                 break
-            judge(*args)
+            judge()
 
     def _entity_delta(self, er: entities.Entities, ea: entities.Entities) -> dict:
         out = {}
@@ -144,7 +166,12 @@ class Judge:
             return
         section = a.section or b.section
         cats = self._entity_categories(
-            b.text, a.text, both=True, heading=b.heading or a.heading, section=section
+            b.text,
+            a.text,
+            both=True,
+            heading=b.heading or a.heading,
+            section=f"{section} {a.column or ''}",  # a table cell is read with its column
+            intro=self._intro(b) or self._intro(a),
         )
         if _states(b) or _states(a):
             tb, ta = signals.terms(b.text), signals.terms(a.text)
@@ -156,6 +183,8 @@ class Judge:
                 cat = _flip_category(b.text, a.text)
                 if cat:
                     cats.add(cat)
+        if not cats:
+            cats.update(self._new_elements(b, a))
         if not cats:
             what = "date" if signals.is_banner(a.text) else "reworded without new substance"
             self.ignored.append(f"{what}: {_short(a.text)}")
@@ -170,7 +199,13 @@ class Judge:
             self.ignored.append(f"notice about the policy itself {kind}: {_short(u.text)}")
             return
         cats = self._entity_categories(
-            u.text, u.text, both=False, side=kind, heading=u.heading, section=u.section
+            u.text,
+            u.text,
+            both=False,
+            side=kind,
+            heading=u.heading,
+            section=f"{u.section} {u.column or ''}",
+            intro=self._intro(u),
         )
         if _states(u):
             found = signals.terms(u.text)
@@ -181,9 +216,11 @@ class Judge:
             best = None if cats else _best(moved, u.text, u.section)  # entities say it best
             cats.update(_keyed(moved) | ({best} if best else set()))
         elif not cats:
-            what = "heading" if u.heading else "fragment or page chrome"
-            self.ignored.append(f"{what} {kind}: {_short(u.text)}")
-            return
+            cats.update(self._new_item(u, kind))
+            if not cats:
+                what = "heading" if u.heading else "fragment or page chrome"
+                self.ignored.append(f"{what} {kind}: {_short(u.text)}")
+                return
         if not cats:
             self.ignored.append(f"statement {kind} without new substance: {_short(u.text)}")
             return
@@ -192,12 +229,65 @@ class Judge:
             before, after = (quote, "") if kind == "removed" else ("", quote)
             self.findings.append(Finding(cat, kind, before, after, u.section))
 
+    def _intro(self, u: Unit) -> bool:
+        return (
+            not u.heading
+            and not u.outer
+            and u.section in self.titles
+            and not signals.heading_category(u.section)
+        )
+
     def _same_channels(self, u: Unit, kind: str) -> bool:
         """A statement naming only addresses the other version still gives: no contact change."""
         found = entities.extract(u.text)
         values = [("email", v) for v in found["email"]] + [("phone", v) for v in found["phone"]]
         other = 1 if kind == "removed" else 0
         return bool(values) and all(self._present(k, v, other) for k, v in values)
+
+    # -- section context (see monitor.topics) ---------------------------------------------------
+    def _new_item(self, u: Unit, kind: str) -> set[str]:
+        """A bare list item or table row added or removed under a heading that names a topic."""
+        cat = topics.topic(u)
+        if u.heading or cat not in topics.ITEM_TOPICS or not topics.item_like(u):
+            return set()
+        if LEXICON.chrome.search(u.text) or topics.glued(u.text):
+            return set()
+        if cat not in topics.BARE_TOPICS and not any(t.weight > 1 for t in signals.terms(u.text)):
+            return set()
+        side, other = (1, 0) if kind == "added" else (0, 1)
+        if u.key in self.keys[other]:
+            return set()  # the same entry is listed elsewhere (another row, another list)
+        fresh = set(topics.content_words(u.text)) - self.hunk_words[other]
+        if not topics.moved_words(fresh, self.doc_words, 1 if side else -1):
+            return set()
+        return {self._element_category(u.text, cat)}
+
+    def _new_elements(self, b: Unit, a: Unit) -> set[str]:
+        """An item, table cell or clause that gains (or loses) a whole element of a list under
+        a topic (a table cell's topic is its column's heading, else the section's)."""
+        cat = topics.topic(a) or topics.topic(b)
+        both = f"{b.text} {a.text}"
+        if cat not in topics.ITEM_TOPICS or LEXICON.chrome.search(both) or topics.glued(both):
+            return set()
+        items = topics.item_like(b) and topics.item_like(a)
+        if not items and signals.frame(a.text.lower()) != cat:
+            return set()  # a clause only counts in a sentence doing what its section is about
+        added, gone = topics.new_elements(b.text, a.text), topics.new_elements(a.text, b.text)
+        if added and gone:
+            return set()  # one element replaced by another: a rewording as often as not
+        sign = 1 if added else -1
+        return {
+            self._element_category(e, cat)
+            for e in added or gone
+            if topics.moved_words(topics.content_words(e), self.doc_words, sign)
+        }
+
+    @staticmethod
+    def _element_category(text: str, topic: str) -> str:
+        """The section's category, unless the element has a key term of one other category
+        (data brokers in a row of a data-categories table)."""
+        keyed = sorted({t.category for t in signals.terms(text) if t.weight >= KEY} - {topic})
+        return keyed[0] if len(keyed) == 1 else topic
 
     # -- entities -------------------------------------------------------------------------------
     def _known_org(self, org: str, side: int) -> bool:
@@ -223,6 +313,7 @@ class Judge:
         side: str = "",
         heading: bool = False,
         section: str = "",
+        intro: bool = False,
     ) -> set[str]:
         eb, ea = entities.extract(tb), entities.extract(ta)
         context = f"{tb} {ta} {section}".lower()  # a table row's meaning is in its section
@@ -245,6 +336,8 @@ class Judge:
             if mine_gone or mine_new:
                 # an organisation vanishing where another one appears: a change of control
                 replaced = bool(gone and (new or (kind == "org" and self.org_appeared)))
+                # a company newly named in the opening paragraph is who runs the service
+                replaced = replaced or (kind == "org" and intro and bool(mine_new))
                 cat = entities.category_of(kind, replaced, context)
                 if cat:
                     cats.add(cat)

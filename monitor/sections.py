@@ -24,6 +24,9 @@ class Unit:
     key: str  # normalised words, what comparisons use
     section: str  # heading of the section it sits in ('' before the first heading)
     heading: bool  # True for the heading line itself
+    outer: tuple[str, ...] = ()  # headings of the enclosing sections, innermost first
+    column: str | None = None  # in a table: the heading of the column ('' if none), else None
+    item: bool = False  # in a bulleted or numbered list entry
 
 
 _ZERO_WIDTH = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]")
@@ -80,6 +83,7 @@ _SENTENCE_END = re.compile(
     r"(?<=[.!?;\u3002\uff01\uff1f\uff1b])[\"')\]]*\s+|(?<=[\u3002\uff01\uff1f\uff1b])"
 )
 _WORD = re.compile(r"[^\W_]+")
+_BR = re.compile(r"<br\s*/?>", re.I)
 
 
 def clean(text: str) -> str:
@@ -136,7 +140,7 @@ def strip_marker(line: str) -> str:
     return line
 
 
-Memo = dict[tuple[str, bool], list[tuple[str, str]]]
+Memo = dict[tuple[str, bool], list[tuple[str, str, int]]]
 
 
 def units(text: str, memo: Memo | None = None) -> list[Unit]:
@@ -147,25 +151,72 @@ def units(text: str, memo: Memo | None = None) -> list[Unit]:
     memo = {} if memo is None else memo
     out: list[Unit] = []
     section = ""
+    outline: list[tuple[int, str]] = []  # (level, heading) of the open sections, outermost first
+    outer: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
+    in_table = False
     for block in _blocks(clean(text)):
         pieces = memo.get(block)
         if pieces is None:
             pieces = memo[block] = _statements(*block)
         heading = block[1]
-        for display, key in pieces:
+        row = not heading and block[0].startswith("|")
+        item = not heading and bool(_BULLET.match(block[0]) or _NUMBER.match(block[0]))
+        if row and (not in_table or not any(columns)):
+            columns = cells(block[0])  # the first row of a table (not empty) names its columns
+        in_table = row
+        for display, key, cell in pieces:
+            column = (columns[cell] if cell < len(columns) else "") if cell >= 0 else None
             if heading:
-                section = strip_marker(display).strip() or section
-            out.append(Unit(display, key, section, heading))
+                title = strip_marker(display).strip()
+                if title:
+                    level = heading_level(block[0])
+                    while outline and outline[-1][0] >= level:
+                        outline.pop()
+                    outer = tuple(h for _, h in reversed(outline))
+                    outline.append((level, title))
+                    section = title
+            out.append(Unit(display, key, section, heading, outer, column, item))
     return out
 
 
-def _statements(block: str, heading: bool) -> list[tuple[str, str]]:
-    """(text, key) of each sentence of a block (the whole block for a heading)."""
-    display = " ".join(_EMPHASIS.sub("", block).split())
-    if not display:
-        return []
-    sentences = [display] if heading else split_sentences(display)
-    return [(x, k) for x in sentences if (k := key_of(x)) or heading]
+def cells(row: str) -> tuple[str, ...]:
+    """The cells of a Markdown table row."""
+    return tuple(c.strip() for c in row.strip().strip("|").split("|"))
+
+
+_LEAF = 9  # a heading without hashes or numbering: a sub-heading of the one before
+
+
+def heading_level(line: str) -> int:
+    """Depth of a heading: '## x' -> 2, '1.2 x' -> 2, '3. x' -> 1; others are leaves."""
+    m = _HEADING_MD.match(line)
+    if m:
+        return m.group(0).count("#")
+    m = re.match(r"\s*(\d{1,3}(?:\.\d{1,3})*)[.)\s]", line)
+    if m:
+        return m.group(1).count(".") + 1
+    if re.match(r"\s*[IVXLC]{1,6}\.\s", line) or line.strip().isupper():
+        return 1
+    return _LEAF
+
+
+def _statements(block: str, heading: bool) -> list[tuple[str, str, int]]:
+    """(text, key, cell) of each sentence of a block (the whole block for a heading); a table
+    row is cut into its cells first (cell = its index, -1 outside tables)."""
+    if not heading and block.startswith("|"):
+        parts = [(c, i) for i, c in enumerate(cells(_BR.sub(" ", block)))]
+    else:
+        parts = [(block, -1)]
+    out = []
+    for part, cell in parts:
+        display = " ".join(_EMPHASIS.sub("", part).split())
+        if not display:
+            continue
+        sentences = [display] if heading else split_sentences(display)
+        key = key_of if cell < 0 else (lambda x: " ".join(words(x)))  # '24 months' is no list
+        out += [(x, k, cell) for x in sentences if (k := key(x)) or heading]
+    return out
 
 
 def split_sentences(block: str) -> list[str]:
@@ -239,8 +290,8 @@ def _looks_like_heading(line: str, width: int) -> bool:
         return False
     text = strip_marker(line)
     n = len(text.split())
-    if not text or n > 14:
-        return False
+    if not text or n > 14 or _BULLET.match(line):
+        return False  # a bullet is a list item, however short
     if text != line and (n <= 10 or line.isupper()):
         return True  # numbered
     if len(line) >= width * 0.6:

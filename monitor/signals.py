@@ -49,10 +49,13 @@ def frames(text: str) -> set[str]:
 
 
 def heading_category(heading: str) -> str | None:
+    """Category a heading names; the earliest match wins ('How we use the data we collect')."""
+    best: tuple[int, str] | None = None
     for category, regex in LEXICON.headings:
-        if regex.search(heading):
-            return category
-    return None
+        m = regex.search(heading)
+        if m and (best is None or m.start() < best[0]):
+            best = (m.start(), category)
+    return best[1] if best else None
 
 
 def is_statement(text: str) -> bool:
