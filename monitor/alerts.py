@@ -14,6 +14,12 @@ outcome:
                           └── refused, or retried ≥ 8 times and ≥ 24 h ──► failed
     skipped: a change that restores a version seen in the last 30 days (a flapping page)
 
+A change's key names the site, the time of the fetch that recorded the new text, and that text's
+hash: `monitor reextract` renumbers versions and rebuilds changes (new rowids), but keeps fetch
+times, so a later change never reuses an old key, and the same change always gets the same one.
+Its payload carries everything rendering needs; the word diff is read from the versions with
+the payload's text hashes, whatever their numbers are by then.
+
 A row left in `sending` by a crash may or may not have gone out. E-mail is sent again (its
 Message-ID comes from the key, so mail clients show it once: at-least-once); a webhook or
 Apprise row becomes `failed` with that explanation (at-most-once: never a duplicate post).
@@ -24,15 +30,17 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from monitor.clock import parse_time, stamp
 from monitor.config import Config, Site
-from monitor.errors import AlertError, ConfigError, TransientAlertError
-from monitor.store import Store
+from monitor.errors import AlertError, ConfigError, StoreError, TransientAlertError
+from monitor.store import Store, Version
+from monitor.store import now as now_text
 
 log = logging.getLogger(__name__)
 
@@ -166,9 +174,8 @@ class Alerts:
         payload = change_payload(store, site, change_id, change)
         flapping = flaps(store, site.name, change.get("restores"), payload["to_date"])
         for channel in channels:
-            plan(store, f"change:{site.name}:{payload['to_version']}:{payload['hash']}:{channel}",
-                 site.name, channel, "change", payload, change_id=change_id,
-                 skipped=flapping)
+            plan(store, change_key(payload, channel), site.name, channel, "change", payload,
+                 change_id=change_id, skipped=flapping)
 
     def on_fetch(self, store: Store, site: Site, ok: bool, error: str | None) -> None:
         channels = self.channels_for(site)
@@ -191,20 +198,28 @@ class Alerts:
                  payload)
 
 
+def change_key(payload: dict[str, Any], channel: str) -> str:
+    """Unique to one change event and stable for it: the time of the fetch that recorded the
+    new text and that text's hash (version numbers and rowids are reused after a reextract)."""
+    return f"change:{payload['site']}:{payload['at']}:{payload['hash']}:{channel}"
+
+
 def change_payload(store: Store, site: Site, change_id: int,
                    change: dict[str, Any]) -> dict[str, Any]:
-    """What rendering needs, and nothing secret."""
-    row = store.conn.execute("select from_version, to_version from changes where id = ?",
+    """What rendering needs, and nothing secret: the message never reads the change row."""
+    row = store.conn.execute("select from_version, to_version, at from changes where id = ?",
                              [change_id]).fetchone()
     versions = {r["number"]: r for r in store.query(
         "select number, hash, first_seen from versions where site = ? and number in (?, ?)",
         [site.name, row["from_version"], row["to_version"]])}
     before, after = versions.get(row["from_version"]), versions.get(row["to_version"])
     findings = change.get("findings") or []
-    return {"site": site.name, "url": site.url, "change": change_id,
+    return {"site": site.name, "url": site.url, "change": change_id, "at": row["at"],
             "from_version": row["from_version"], "to_version": row["to_version"],
             "from_date": before["first_seen"] if before else None,
             "to_date": after["first_seen"] if after else None,
+            "from_hash": before["hash"] if before else None,
+            "to_hash": after["hash"] if after else None,
             "hash": after["hash"][:12] if after else "", "major": change.get("major"),
             "categories": change.get("categories") or [],
             "findings": findings[:MAX_STORED_FINDINGS], "findings_total": len(findings),
@@ -220,7 +235,7 @@ def flaps(store: Store, site: str, restores: int | None, at: str | None) -> bool
                              [site, restores]).fetchone()
     if row is None or not row["last_seen"]:
         return False
-    return parse_time(at or stamp(datetime.now(UTC))) - parse_time(row["last_seen"]) <= FLAPPING
+    return parse_time(at or now_text()) - parse_time(row["last_seen"]) <= FLAPPING
 
 
 def plan_recovered(store: Store, site: Site) -> None:
@@ -233,7 +248,7 @@ def plan_recovered(store: Store, site: Site) -> None:
     prefix = f"down:{site.name}:{episode['episode']}:"
     rows = store.query("select channel from alerts where kind = 'down' and "
                        "substr(key, 1, ?) = ?", [len(prefix), prefix])
-    payload = {**episode, "at": stamp(datetime.now(UTC))}
+    payload = {**episode, "at": now_text()}
     for row in rows:
         plan(store, f"recovered:{site.name}:{episode['episode']}:{row['channel']}", site.name,
              row["channel"], "recovered", payload)
@@ -243,7 +258,7 @@ def plan(store: Store, key: str, site: str | None, channel: str, kind: str,
          payload: dict[str, Any], *, change_id: int | None = None,
          skipped: bool = False) -> int | None:
     """One outbox row, unless its key is there already; its id when it is new."""
-    now = stamp(datetime.now(UTC))
+    now = now_text()
     cursor = store.conn.execute(
         "insert or ignore into alerts (key, site, change, channel, kind, payload, state, "
         "attempts, created_at, next_try_at, last_error) values (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
@@ -272,7 +287,7 @@ def plan_tests(store: Store, config: Config, channel: str | None) -> list[int]:
                          f"[alerts.apprise] to {config.path}")
     if not names:
         raise AlertError(f"no channel '{channel}' (known: {known})")
-    now = stamp(datetime.now(UTC))
+    now = now_text()
     with store.transaction():
         ids = [plan(store, f"test:{name}:{now}:{uuid.uuid4().hex[:8]}", None, name, "test",
                     {"channel": name, "at": now}) for name in names]
@@ -299,18 +314,26 @@ def deliver_pending(store: Store, config: Config, *, now: datetime | None = None
                     only: Collection[int] | None = None) -> list[Delivery]:
     """Send every due pending alert (or those in `only`); return what each attempt came to.
 
+    `now` (the current time by default) picks the rows that are due; each claim, lease and
+    outcome is timed when it happens, `now` plus the time this pass has taken: a pass sending
+    many rows must not let another process take a row as stale while it is being sent.
     A channel that fails transiently is not tried again in this run for its other rows."""
     from monitor.channels import secrets
 
-    now = now or datetime.now(UTC)
+    started = datetime.now(UTC)
+    moment = now or started
+
+    def clock() -> datetime:
+        return moment + (datetime.now(UTC) - started)
+
     hidden = secrets(config.alerts)
-    reclaim(store, now)
+    reclaim(store, moment)
     results: list[Delivery] = []
     down: set[str] = set()
-    for row in due(store, now, only):
-        if row["channel"] in down or not claim(store, row["id"], now):
+    for row in due(store, moment, only):
+        if row["channel"] in down or not claim(store, row["id"], clock()):
             continue
-        result = attempt(store, config, dict(row), now, hidden)
+        result = attempt(store, config, dict(row), clock, hidden)
         if result.state == "pending":
             down.add(row["channel"])
         results.append(result)
@@ -345,9 +368,9 @@ def reclaim(store: Store, now: datetime) -> None:
             "next_try_at < ?", [stamp(now)])
 
 
-def attempt(store: Store, config: Config, row: dict[str, Any], now: datetime,
+def attempt(store: Store, config: Config, row: dict[str, Any], clock: Callable[[], datetime],
             hidden: list[str]) -> Delivery:
-    """Render and send one claimed row, then record the outcome."""
+    """Render and send one claimed row, then record the outcome (timed by `clock`)."""
     from monitor.channels import Throttled, open_channel, redact
 
     retry_after: float | None = None
@@ -366,6 +389,7 @@ def attempt(store: Store, config: Config, row: dict[str, Any], now: datetime,
         error, state = f"internal error: {e!r}", "pending"
     if error is not None:
         error = redact(error, hidden)[:500]
+    now = clock()
     if state == "pending" and gives_up(row, now):
         state = "failed"
     record(store, row["id"], state, error, now, backoff(row["attempts"] + 1, retry_after))
@@ -374,19 +398,39 @@ def attempt(store: Store, config: Config, row: dict[str, Any], now: datetime,
 
 
 def message_for(store: Store, row: dict[str, Any]) -> Any:
-    """The rendered message; a change's word diff is read from its two stored versions."""
+    """The rendered message. A change's word diff is read from the two stored versions with
+    the payload's text hashes, under the numbers they have now (a reextract may renumber
+    them); when either is gone, the message is rendered from the payload alone."""
     from monitor.message import changed_places, render
 
     payload = json.loads(row["payload"])
     places = None
     if row["kind"] == "change":
-        try:
-            before = store.version(payload["site"], payload["from_version"]).text
-            after = store.version(payload["site"], payload["to_version"]).text
-            places = changed_places(before, after)
-        except Exception:  # versions rebuilt or gone: the findings still tell the story
-            log.warning("alert %s: no diff, versions not found", row["id"])
+        before = stored_version(store, payload, "from")
+        after = stored_version(store, payload, "to")
+        if before is None or after is None:  # the findings still tell the story
+            log.warning("alert %s: no word diff, its versions are no longer stored", row["id"])
+        else:
+            places = changed_places(before.text, after.text)
+            payload = {**payload, "from_version": before.number, "to_version": after.number}
     return render(row["key"], row["kind"], payload, places)
+
+
+def stored_version(store: Store, payload: dict[str, Any], side: str) -> Version | None:
+    """The version of `payload`'s change on `side` ('from' or 'to') that holds the same text,
+    or None. Payloads planned before text hashes were kept are matched by number, and by
+    the 12-character hash of the 'to' side."""
+    site, text_hash = payload["site"], payload.get(f"{side}_hash")
+    if text_hash:
+        number = store.find_text(site, text_hash)
+        return None if number is None else store.version(site, number)
+    try:
+        version = store.version(site, payload[f"{side}_version"])
+    except StoreError:
+        return None
+    if side == "to" and not version.hash.startswith(payload.get("hash") or "-"):
+        return None
+    return version
 
 
 def gives_up(row: dict[str, Any], now: datetime) -> bool:
@@ -410,12 +454,3 @@ def record(store: Store, alert_id: int, state: str, error: str | None, now: date
             "where id = ?", [state, error, stamp(now) if state == "sent" else None,
                              stamp(now + wait) if state == "pending" else None, alert_id])
 
-
-def stamp(moment: datetime) -> str:
-    """The store's time format: ISO 8601 UTC with milliseconds and a Z (sorts as it reads)."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

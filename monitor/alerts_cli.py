@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from monitor import config as siteconfig
-from monitor.cli import open_store, short, table
+from monitor.cli import open_store, table
+from monitor.clock import short
 
 COLUMNS = ("id", "key", "site", "kind", "channel", "state", "attempts", "created_at",
            "next_try_at", "sent_at", "last_error", "change")

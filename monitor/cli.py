@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from monitor import config as siteconfig
+from monitor.clock import short
 from monitor.errors import MonitorError
 
 # name -> "module:function" of commands that live outside this file.
@@ -316,11 +317,6 @@ def reextract(ctx: click.Context, sites: tuple[str, ...], force: bool) -> None:
     for site in config.select(sites):
         before, after = rebuild(store, site, force=force)
         click.echo(f"{site.name}: {before} versions -> {after} versions")
-
-
-def short(stamp: str | None) -> str:
-    """An ISO time as 'YYYY-MM-DD HH:MM' for tables."""
-    return stamp[:16].replace("T", " ") if stamp else "-"
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> str:

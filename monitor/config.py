@@ -109,8 +109,10 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
             raise ConfigError("must be a table", file=file, key=key)
     config = Config(path=path, sites=tuple(sites), alerts=alerts, daemon=daemon)
     from monitor.alerts import check_config
+    from monitor.scheduler import check_daemon
 
     check_config(config)  # [alerts] and each site's `notify`
+    check_daemon(config)  # [daemon]
     return config
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from monitor import config as siteconfig
+from monitor.clock import parse_time, short, stamp
 from monitor.errors import MonitorError
 
 
@@ -57,7 +58,7 @@ def status(ctx: click.Context, as_json: bool, check: bool) -> None:
         click.echo(json.dumps({"daemon": daemon, "sites": sites}, indent=2))
     else:
         click.echo(daemon_line(daemon))
-        from monitor.cli import failures, short, table
+        from monitor.cli import failures, table
 
         click.echo(table(["site", "schedule", "next run", "last success", "last change",
                           "failures"],
@@ -97,7 +98,7 @@ def health(beat: dict[str, Any] | None) -> dict[str, Any]:
     stopped | never (no daemon ever ran on this database)."""
     if beat is None:
         return {"state": "never"}
-    age = (datetime.now(UTC) - datetime.fromisoformat(beat["heartbeat_at"])).total_seconds()
+    age = (datetime.now(UTC) - parse_time(beat["heartbeat_at"])).total_seconds()
     if beat.get("state") == "stopped":
         state = "stopped"
     elif not alive(int(beat["pid"])):
@@ -130,12 +131,10 @@ def daemon_line(d: dict[str, Any]) -> str:
     return f"daemon: {d['state'].upper()}, pid {d['pid']}, {since} ({why})\n"
 
 
-def next_label(stamp: str | None) -> str:
-    from monitor.cli import short
-
-    if stamp and datetime.fromisoformat(stamp) <= datetime.now(UTC):
+def next_label(at: str | None) -> str:
+    if at and parse_time(at) <= datetime.now(UTC):
         return "due"
-    return short(stamp)
+    return short(at)
 
 
 # --- logging: one line an event, as text or JSON ---
@@ -145,7 +144,7 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "fields", {})
-        parts = [stamp(record), record.levelname, record.getMessage()]
+        parts = [logged_at(record), record.levelname, record.getMessage()]
         parts += [f"{k}={text_value(v)}" for k, v in fields.items() if v is not None]
         line = " ".join(parts)
         return line + ("\n" + self.formatException(record.exc_info) if record.exc_info else "")
@@ -155,16 +154,15 @@ class JsonFormatter(logging.Formatter):
     """One JSON object a line, for log shippers."""
 
     def format(self, record: logging.LogRecord) -> str:
-        out = {"time": stamp(record), "level": record.levelname, "event": record.getMessage(),
+        out = {"time": logged_at(record), "level": record.levelname, "event": record.getMessage(),
                "logger": record.name, **getattr(record, "fields", {})}
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         return json.dumps(out, default=str)
 
 
-def stamp(record: logging.LogRecord) -> str:
-    moment = datetime.fromtimestamp(record.created, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def logged_at(record: logging.LogRecord) -> str:
+    return stamp(datetime.fromtimestamp(record.created, UTC))
 
 
 def text_value(value: Any) -> str:

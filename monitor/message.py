@@ -13,6 +13,8 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from monitor.clock import short
+
 MAX_FINDINGS = 10  # in Slack and in the text of a message; the rest is counted
 MAX_PLACES = 8  # changed places shown with their diff in e-mail
 MAX_QUOTE = 600  # characters of one finding's before/after
@@ -257,7 +259,3 @@ def squeeze(text: str) -> str:
         return text
     half = MAX_EQUAL // 2
     return f"{text[:half]} … {text[-half:]}"
-
-
-def short(stamp: str | None) -> str:
-    return stamp[:16].replace("T", " ") if stamp else "-"

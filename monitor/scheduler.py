@@ -11,7 +11,11 @@
 
 State lives in the store: `sites.last_run_at` is the slot (due time) of the last run that ended,
 and the next slot is computed from it, so a restart neither re-crawls sites that are not due nor
-replays missed slots one by one. Memory holds only what is derived from it and what is in flight.
+replays missed slots one by one. Memory holds only what is derived from it and what is in flight;
+the two change together, under `Daemon.lock`, so that a reload cannot undo a crawl's finish.
+
+Importing this module is cheap (no APScheduler, no Scrapy): `check_daemon` validates `[daemon]`
+when sites.toml is loaded.
 """
 
 from __future__ import annotations
@@ -28,17 +32,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor import config as siteconfig
+from monitor.clock import parse_time, stamp
 from monitor.config import Config, Site
 from monitor.errors import ConfigError, MonitorError
-from monitor.sandbox import KILL_WAIT, Ended, crawl_command, failure_reason, run_crawl
 from monitor.schedule import next_run, parse_schedule
 from monitor.store import Store
+from monitor.store import now as now_text
+
+if TYPE_CHECKING:
+    from monitor.alerts import Delivery
+    from monitor.sandbox import Ended
 
 log = logging.getLogger("monitor.daemon")
-
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,12 @@ LIMITS: dict[str, tuple[type, float, float]] = {
     "max_crawls": (int, 1, 64), "crawl_timeout": (float, 1, 86400),
     "crawl_memory_mb": (int, 0, 1 << 20), "stop_grace": (float, 0, 6),
 }
+
+
+def check_daemon(config: Config) -> None:
+    """Check the `[daemon]` table of `config`: an unknown key or a value out of range raises
+    `ConfigError` naming the file and `daemon.<key>`."""
+    options(config)
 
 
 def options(config: Config) -> Options:
@@ -118,9 +132,13 @@ def take_lock(db: Path, wait: float = 2.0) -> int:
     return fd
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
+    """Replace `path` with `text` at once; the file has `mode` from the start (never wider)."""
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with open(fd, "w", encoding="utf-8") as file:
+        os.fchmod(fd, mode)  # a leftover temporary file keeps its mode otherwise
+        file.write(text)
     os.replace(tmp, path)
 
 
@@ -130,18 +148,6 @@ def read_heartbeat(db: Path) -> dict[str, Any] | None:
         return json.loads(heartbeat_path(db).read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         return None
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @contextlib.contextmanager
@@ -171,7 +177,7 @@ class Daemon:
         self.stop_at: float | None = None  # monotonic time of SIGTERM/SIGINT
         self.reload_wanted = False
         self.delivering = threading.Lock()
-        self.started_at = iso(utcnow())
+        self.started_at = now_text()
 
     # main thread
 
@@ -216,13 +222,13 @@ class Daemon:
 
         scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
-        o = self.options
+        o, now = self.options, datetime.now(UTC)
         scheduler.add_job(self.dispatch, "interval", seconds=o.tick, id="dispatch",
-                          next_run_time=utcnow())
+                          next_run_time=now)
         scheduler.add_job(self.deliver, "interval", seconds=o.deliver_every, id="deliver",
-                          next_run_time=utcnow())
+                          next_run_time=now)
         scheduler.add_job(self.heartbeat, "interval", seconds=o.heartbeat_every, id="heartbeat",
-                          next_run_time=utcnow())
+                          next_run_time=now)
         scheduler.start()
         return scheduler
 
@@ -243,24 +249,31 @@ class Daemon:
               removed=sorted(before - set(config.names)))
 
     def watch(self, config: Config) -> None:
-        """Make `config` the site list: rows in the store, and each site's next slot."""
-        write_atomically(snapshot_path(self.db), config.path.read_text(encoding="utf-8"))
-        now = utcnow()
+        """Make `config` the site list: rows in the store, and each site's next slot.
+
+        The slots are read, computed and set under the lock, as `finish` moves them: a crawl
+        ending meanwhile must not have its site's old slot put back (and crawled again)."""
+        # the crawls' copy of sites.toml: it may hold secrets, so it is for our user only
+        write_atomically(snapshot_path(self.db), config.path.read_text(encoding="utf-8"),
+                         mode=0o600)
         with opened(self.db) as store:
             store.sync_sites([(s.name, s.url) for s in config.sites])
-            last = {r["name"]: parse_time(r["last_run_at"])
-                    for r in store.query("select name, last_run_at from sites")}
-            due = {s.name: next_run(s.name, parse_schedule(s.schedule), last.get(s.name), now)
-                   for s in config.sites}
-            with store.transaction():
-                store.conn.executemany("update sites set next_run_at = ? where name = ?",
-                                       [(iso(at), name) for name, at in due.items()])
-        with self.lock:
-            self.config, self.due = config, due
+            with self.lock:
+                now = datetime.now(UTC)
+                last = {r["name"]: parse_time(r["last_run_at"]) if r["last_run_at"] else None
+                        for r in store.query("select name, last_run_at from sites")}
+                due = {s.name: next_run(s.name, parse_schedule(s.schedule), last.get(s.name),
+                                        now) for s in config.sites}
+                with store.transaction():
+                    store.conn.executemany("update sites set next_run_at = ? where name = ?",
+                                           [(stamp(at), name) for name, at in due.items()])
+                self.config, self.due = config, due
 
     def shutdown(self, scheduler: Any) -> bool:
         """Stop dispatching, let crawls end (or cut them), write the last heartbeat; False when
         an alert delivery is still running (the outbox takes over an interrupted one)."""
+        from monitor.sandbox import KILL_WAIT
+
         with self.lock:
             crawls = list(self.crawls)
         event("daemon stopping", crawls=len(crawls))
@@ -280,7 +293,7 @@ class Daemon:
 
     def dispatch(self) -> None:
         """Start a crawl for the sites that are due (oldest slot first), as slots allow."""
-        now = utcnow()
+        now = datetime.now(UTC)
         with self.lock:
             if self.stop_at is not None:
                 return
@@ -300,6 +313,8 @@ class Daemon:
 
     def crawl(self, batch: dict[str, datetime], config: Config) -> None:
         """One crawl subprocess for `batch` (site -> slot), then its bookkeeping."""
+        from monitor.sandbox import crawl_command, run_crawl
+
         try:
             with opened(self.db) as store:
                 mark = tuple(store.query("select (select coalesce(max(id), 0) from fetches), "
@@ -317,10 +332,12 @@ class Daemon:
 
     def finish(self, batch: dict[str, datetime], config: Config, mark: tuple[int, int],
                ended: Ended) -> None:
-        """Record what the crawl left unrecorded, log a line a site (and an alert), move each
-        site's slots. `mark`: the last fetch and alert ids before the crawl started."""
+        """Record what the crawl left unrecorded, log a line a site (and an alert it planned),
+        move each site's slots. `mark`: the last fetch and alert ids before the crawl started."""
+        from monitor.sandbox import failure_reason
+
         reason = failure_reason(ended)
-        now = utcnow()
+        now = datetime.now(UTC)
         sites = {s.name: s for s in config.sites}
         with opened(self.db) as store:
             seen = {r["site"] for r in store.query(
@@ -328,31 +345,31 @@ class Daemon:
             record_failed(store, config, [sites[n] for n in sorted(set(batch) - seen)], reason)
             nxt = {name: next_run(name, parse_schedule(sites[name].schedule), slot, now)
                    for name, slot in batch.items()}
-            with store.transaction():
-                store.conn.executemany(
-                    "update sites set last_run_at = ?, next_run_at = ? where name = ?",
-                    [(iso(batch[n]), iso(nxt[n]), n) for n in batch])
+            with self.lock:  # the store and memory together: see `watch`
+                with store.transaction():
+                    store.conn.executemany(
+                        "update sites set last_run_at = ?, next_run_at = ? where name = ?",
+                        [(stamp(batch[n]), stamp(nxt[n]), n) for n in batch])
+                for name, at in nxt.items():
+                    if name in self.due:  # a site removed by a reload meanwhile stays removed
+                        self.due[name] = at
             rows = [r for r in store.query("select * from fetches where id > ? order by id",
                                            [mark[0]]) if r["site"] in batch]
             alerts = [r for r in store.query("select * from alerts where id > ? order by id",
                                              [mark[1]]) if r["site"] in batch]
         log_crawl(batch, rows, alerts, ended)
-        with self.lock:
-            for name, at in nxt.items():
-                if name in self.due:  # a site removed by a reload meanwhile stays removed
-                    self.due[name] = at
 
     def deliver(self) -> None:
         """Hand the alert outbox to monitor.alerts, on the daemon's own cadence."""
-        from monitor import alerts
+        from monitor.alerts import deliver_pending
 
-        if not hasattr(alerts, "deliver_pending") or self.stop_at is not None:
-            return  # alerts not built yet: nothing is ever pending
+        if self.stop_at is not None:
+            return
         with self.delivering:
             started = time.monotonic()
             try:
                 with opened(self.db) as store:
-                    result = alerts.deliver_pending(store, self.config)
+                    result = deliver_pending(store, self.config)
             except Exception as e:
                 event("alert delivery failed", logging.ERROR, error=repr(e))
                 return
@@ -366,7 +383,7 @@ class Daemon:
             sites = len(self.due)
         write_atomically(heartbeat_path(self.db), json.dumps({
             "pid": os.getpid(), "state": state, "started_at": self.started_at,
-            "heartbeat_at": iso(utcnow()), "heartbeat_every": self.options.heartbeat_every,
+            "heartbeat_at": now_text(), "heartbeat_every": self.options.heartbeat_every,
             "sites": sites, "crawling": crawling, "config": str(self.config_path)}))
 
 
@@ -380,19 +397,19 @@ def record_failed(store: Store, config: Config, sites: list[Site], reason: str) 
 
     alerting = alerting_for(config)
     for site in sites:
-        fetched = Fetched(site=site.name, url=site.url, at=iso(utcnow()), error=reason)
+        fetched = Fetched(site=site.name, url=site.url, at=now_text(), error=reason)
         record(store, site, fetched, "failed", reason, alerting)
 
 
 def log_crawl(batch: dict[str, datetime], fetches: list[Any], alerts: list[Any],
               ended: Ended) -> None:
-    """A line a site, a line an alert the crawl planned (and sent, unless still pending), and a
-    line for the crawl itself."""
+    """A line a site, a line an alert the crawl planned (the deliver job sends it, and logs a
+    line for each attempt), and a line for the crawl itself."""
     for row in fetches:
         log_fetch(row, batch[row["site"]])
     for row in alerts:
-        event("alert", site=row["site"], channel=row["channel"], kind=row["kind"],
-              outcome=row["state"], attempts=row["attempts"], error=row["last_error"])
+        event("alert planned", site=row["site"], channel=row["channel"], kind=row["kind"],
+              state=row["state"], error=row["last_error"])
     normal = ended.cut is None and ended.returncode in (0, 3)  # 3: some site failed
     event("crawl", logging.INFO if normal else logging.WARNING, sites=len(batch),
           status=ended.returncode, duration_s=round(ended.seconds, 2), cut=ended.cut,
@@ -402,20 +419,15 @@ def log_crawl(batch: dict[str, datetime], fetches: list[Any], alerts: list[Any],
 def log_fetch(row: Any, slot: datetime) -> None:
     """One line for one site of a crawl: outcome, duration, lag behind its slot."""
     failed = row["outcome"] in ("failed", "blocked", "suspect")
-    lag = (datetime.fromisoformat(row["at"]) - slot).total_seconds()
+    lag = (parse_time(row["at"]) - slot).total_seconds()
     event("fetch", logging.WARNING if failed else logging.INFO, site=row["site"],
           outcome=row["outcome"], version=row["version"], duration_ms=row["duration_ms"],
-          due=iso(slot), lag_s=round(lag, 3), error=row["error"])
+          due=stamp(slot), lag_s=round(lag, 3), error=row["error"])
 
 
-def log_deliveries(result: Any, seconds: float) -> None:
-    """One line per alert delivery when `deliver_pending` lists them, else one summary line."""
-    if isinstance(result, list | tuple):
-        for item in result:
-            fields = item if isinstance(item, dict) else getattr(item, "__dict__", {"item": item})
-            fields = {k: v for k, v in fields.items() if isinstance(v, str | int | float | None)}
-            fields["outcome"] = fields.pop("state", None)
-            fields.setdefault("duration_s", round(seconds, 3))  # of the whole delivery pass
-            event("alert", **fields)
-    elif result:
-        event("alerts delivered", count=result, duration_s=round(seconds, 3))
+def log_deliveries(deliveries: list[Delivery], seconds: float) -> None:
+    """One line an alert delivery attempt."""
+    for d in deliveries:
+        event("alert", logging.INFO if d.state == "sent" else logging.WARNING, site=d.site,
+              channel=d.channel, kind=d.kind, outcome=d.state, attempts=d.attempts,
+              error=d.error, key=d.key, pass_s=round(seconds, 3))

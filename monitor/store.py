@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from monitor.clock import stamp
 from monitor.errors import StoreError
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ MIGRATION_SET = "policy-monitor"
 
 def now() -> str:
     """The current UTC time as ISO 8601 text (sorts as it reads)."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return stamp(datetime.now(UTC))
 
 
 def digest(data: bytes) -> str:

@@ -8,22 +8,23 @@ import email.policy
 import json
 import socket
 import sqlite3
-import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
+from monitor import alerts
 from monitor import config as siteconfig
-from monitor.alerts import alerting_for, claim, deliver_pending
+from monitor.alerts import alerting_for, claim, deliver_pending, reclaim
 from monitor.errors import ConfigError
 from monitor.loopback import Page, bundled_policy, chrome, policy_html
 from monitor.store import Store
 from monitor.track import Fetched, track
+from tests.receivers import Receiver
 
 pytestmark = [pytest.mark.timeout(60),
               pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")]
@@ -86,52 +87,6 @@ class SMTP:
         self.controller.stop()
 
 
-class Hook(BaseHTTPRequestHandler):
-    server: Receiver
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with self.server.lock:
-            status, headers = self.server.replies.pop(0) if self.server.replies else (200, {})
-            self.server.posts.append((self.path, dict(self.headers.items()), body, status))
-        payload = b"ok" if status == 200 else b"try later"
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-
-class Receiver(ThreadingHTTPServer):
-    """A webhook receiver on 127.0.0.1 answering `replies` in order, then 200."""
-
-    daemon_threads = True
-
-    def __init__(self, replies: list[tuple[int, dict[str, str]]] | None = None) -> None:
-        super().__init__(("127.0.0.1", 0), Hook)
-        self.replies = list(replies or [])
-        self.posts: list[tuple[str, dict[str, str], bytes, int]] = []
-        self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def delivered(self) -> list[dict]:
-        return [json.loads(body) for _, _, body, status in self.posts if status == 200]
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-        self.thread.join(timeout=5)
-
-
 @pytest.fixture
 def smtp() -> Iterator[SMTP]:
     with SMTP() as server:
@@ -140,9 +95,8 @@ def smtp() -> Iterator[SMTP]:
 
 @pytest.fixture
 def hook() -> Iterator[Receiver]:
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
+    with Receiver() as receiver:
+        yield receiver
 
 
 # --- a store fed by the real `track` ---
@@ -326,8 +280,7 @@ def test_a_big_change_stays_within_slack_limits_and_counts_the_rest(tmp_path, ho
 
 
 def test_webhook_500_then_200_is_delivered_once(tmp_path):
-    hook = Receiver(replies=[(500, {})])
-    try:
+    with Receiver(replies=[(500, {})]) as hook:
         config = slack_config(tmp_path, hook)
         store = changed(tmp_path, config)
         [first] = deliver_pending(store, config)
@@ -337,26 +290,20 @@ def test_webhook_500_then_200_is_delivered_once(tmp_path):
         assert second.state == "sent"
         assert deliver_pending(store, config, now=later(305)) == []
         assert [status for *_, status in hook.posts] == [500, 200]
-    finally:
-        hook.stop()
 
 
 def test_webhook_429_honours_retry_after(tmp_path):
-    hook = Receiver(replies=[(429, {"Retry-After": "3600"})])
-    try:
+    with Receiver(replies=[(429, {"Retry-After": "3600"})]) as hook:
         config = slack_config(tmp_path, hook)
         store = changed(tmp_path, config)
         assert deliver_pending(store, config)[0].state == "pending"
         assert deliver_pending(store, config, now=later()) == []  # 5 min: Retry-After says wait
         assert deliver_pending(store, config, now=later(65))[0].state == "sent"
         assert len(hook.delivered()) == 1
-    finally:
-        hook.stop()
 
 
 def test_a_refused_webhook_fails_and_a_stale_one_is_not_posted_twice(tmp_path):
-    hook = Receiver(replies=[(404, {})])
-    try:
+    with Receiver(replies=[(404, {})]) as hook:
         config = slack_config(tmp_path, hook)
         store = changed(tmp_path, config)
         assert deliver_pending(store, config)[0].state == "failed"  # 404: no retry
@@ -366,13 +313,10 @@ def test_a_refused_webhook_fails_and_a_stale_one_is_not_posted_twice(tmp_path):
         row = rows(store)[0]
         assert row["state"] == "failed" and "not sent twice" in row["last_error"]
         assert len(hook.posts) == 1
-    finally:
-        hook.stop()
 
 
 def test_attempts_are_bounded_then_failed(tmp_path):
-    hook = Receiver(replies=[(503, {})] * 20)
-    try:
+    with Receiver(replies=[(503, {})] * 20) as hook:
         config = slack_config(tmp_path, hook)
         store = changed(tmp_path, config)
         moment, states = datetime.now(UTC), []
@@ -380,8 +324,80 @@ def test_attempts_are_bounded_then_failed(tmp_path):
             states += [r.state for r in deliver_pending(store, config, now=moment)]
             moment += timedelta(hours=4)
         assert states == ["pending"] * 7 + ["failed"]
-    finally:
-        hook.stop()
+
+
+
+def test_a_long_delivery_pass_leases_each_row_from_its_own_claim(tmp_path, monkeypatch):
+    monkeypatch.setattr(alerts, "LEASE", timedelta(seconds=1))  # 15 minutes, in a test's time
+    states = []
+
+    def on_post(path: str, body: bytes) -> None:
+        if not states:
+            states.append("slow")
+            time.sleep(1.5)  # the first post outlasts the lease
+            return
+        other = Store(tmp_path / "monitor.db")  # another process's pass, starting now
+        reclaim(other, datetime.now(UTC))
+        states.append(other.query("select state from alerts order by id desc")[0]["state"])
+        other.close()
+
+    with Receiver(on_post=on_post) as hook:
+        config = slack_config(tmp_path, hook, extra='[alerts]\non = "any"')
+        store = changed(tmp_path, config)
+        fetch(store, config, edited(SHARE + " Also with our insurers."), "2026-01-15T10:00:00.000Z")
+        assert [r.state for r in deliver_pending(store, config)] == ["sent", "sent"]
+    assert states == ["slow", "sending"]  # not taken as stale while it was being sent
+
+
+# --- after `monitor reextract` (versions renumbered, changes rebuilt) ---
+
+def reextracted(store: Store, sql: list[str]) -> None:
+    """What a reextract can leave: versions dropped or renumbered, changes deleted and rebuilt
+    (their rowids reused). Done by hand here, the way `monitor.reextract` writes it."""
+    with store.transaction():
+        store.conn.execute("delete from changes where site = 'wemet'")
+        for statement in sql:
+            store.conn.execute(statement)
+
+
+def test_a_change_that_reuses_a_version_number_after_a_reextract_is_alerted(tmp_path, hook):
+    config = slack_config(tmp_path, hook)
+    store = changed(tmp_path, config)
+    assert [r.state for r in deliver_pending(store, config)] == ["sent"]
+    reextracted(store, ["delete from versions where site = 'wemet' and number = 2"])
+    # months later the page says it again: version 2 once more, with the same text
+    outcome = fetch(store, config, edited(SHARE), "2026-06-01T10:00:00.000Z")
+    assert outcome.version == 2 and outcome.change and outcome.change["restores"] is None
+    assert [r.state for r in deliver_pending(store, config)] == ["sent"]
+    assert len(hook.delivered()) == 2
+    # and the same event is never planned twice: its key is the fetch time and text hash
+    keys = [r["key"] for r in rows(store)]
+    assert keys[1].startswith("change:wemet:2026-06-01T10:00:00.000Z:") and len(set(keys)) == 2
+
+
+def test_a_pending_alert_diffs_its_own_texts_under_their_new_numbers(tmp_path, smtp):
+    config = load(tmp_path, email_table(smtp.port))
+    store = changed(tmp_path, config)  # pending: version 1 -> 2
+    reextracted(store, ["update versions set number = number + 10 where site = 'wemet'"])
+    assert [r.state for r in deliver_pending(store, config)] == ["sent"]
+    text = smtp.inbox.messages[0].get_body(("plain",)).get_content()
+    assert "word by word" in text and "{+" in text and "data brokers" in text
+    assert "monitor diff wemet --from 11 --to 12" in text
+
+
+def test_a_pending_alert_whose_versions_are_gone_is_sent_from_its_payload(tmp_path, smtp):
+    config = load(tmp_path, email_table(smtp.port))
+    store = changed(tmp_path, config)  # pending: version 1 -> 2
+    # version 1 is gone, 2 became 1, and another text is now 2
+    reextracted(store, ["delete from versions where site = 'wemet' and number = 1",
+                        "update versions set number = 1 where site = 'wemet'"])
+    with store.transaction():
+        store.add_version("wemet", edited("We keep your data for ten years."),
+                          at="2026-01-09T10:00:00.000Z", snapshot=None, fetch_id=None)
+    assert [r.state for r in deliver_pending(store, config)] == ["sent"]
+    text = smtp.inbox.messages[0].get_body(("plain",)).get_content()
+    assert "recipients" in text and "version 1 (2026-01-01 10:00)" in text  # from the payload
+    assert "word by word" not in text and "ten years" not in text  # no diff, not a wrong one
 
 
 # --- Apprise ---
@@ -481,8 +497,7 @@ def test_three_failed_crawls_alert_once_and_recovery_once(server, monitor, hook)
 
 def test_alerts_test_reports_each_channel_and_exits_non_zero_on_failure(monitor, smtp,
                                                                         monkeypatch):
-    hook = Receiver(replies=[(500, {})])
-    try:
+    with Receiver(replies=[(500, {})]) as hook:
         monkeypatch.setenv("HOOK_TOKEN", SECRET)
         monitor.config.write_text(
             '[[sites]]\nname = "wemet"\nurl = "https://wemet.example/privacy"\n\n'
@@ -498,5 +513,3 @@ def test_alerts_test_reports_each_channel_and_exits_non_zero_on_failure(monitor,
         assert "failed" in listed and SECRET not in listed
         conn = sqlite3.connect(monitor.db)
         assert SECRET not in json.dumps(conn.execute("select * from alerts").fetchall())
-    finally:
-        hook.stop()

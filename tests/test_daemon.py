@@ -15,13 +15,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from monitor import config as siteconfig
+from monitor import scheduler
+from monitor.clock import stamp
+from monitor.errors import ConfigError
 from monitor.loopback import Page, bundled_policy
+from monitor.sandbox import Ended
 from monitor.schedule import jitter, next_run, parse_schedule
+from monitor.scheduler import Daemon, check_daemon, snapshot_path
+from tests.receivers import Receiver
 
 WEMET = bundled_policy("wemet")
 BELIEVE = bundled_policy("believe")
@@ -150,37 +156,15 @@ def daemons(monitor) -> Iterator[Daemons]:
 
 # --- the daemon ---
 
-class Hook(BaseHTTPRequestHandler):
-    """A webhook receiver: keeps each POST body, answers 200."""
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-        self.server.posts.append(self.rfile.read(int(self.headers["Content-Length"])))
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def hook() -> Iterator[ThreadingHTTPServer]:
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    srv.posts = []
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield srv
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(timeout=5)
+def hook() -> Iterator[Receiver]:
+    with Receiver() as receiver:
+        yield receiver
 
 
 def test_run_versions_pages_by_itself_and_stops_on_sigterm(server, monitor, daemons, hook):
     server.site["/p"] = Page(text=WEMET)
-    slack = f'[alerts.slack]\nwebhook_url = "http://127.0.0.1:{hook.server_address[1]}/x"\n'
+    slack = f'[alerts.slack]\nwebhook_url = "{hook.url}/x"\n'
     write_sites(monitor.config, [("wemet", f"{server.url}/p", "every 2s")],
                 daemon=FAST_DAEMON + "deliver_every = 1\n" + slack)
     proc = daemons.start()
@@ -196,11 +180,13 @@ def test_run_versions_pages_by_itself_and_stops_on_sigterm(server, monitor, daem
     server.site["/p"] = Page(text=WEMET.replace(
         "\n", "\nWe also share your precise location with data brokers for advertising.\n", 1))
     wait_for(lambda: versions(monitor.db, "wemet") == [1, 2], 30, "version 2", daemons.log)
+    wait_for(lambda: hook.posts, 10, "the alert, from the deliver job", daemons.log)
     assert daemons.stop(proc) < 10
     log = daemons.log.read_text()
     assert "fetch site=wemet outcome=new version=2" in log and "duration_ms=" in log
     assert "alert site=wemet channel=slack kind=change outcome=sent" in log
-    assert len(hook.posts) == 1 and b"data brokers" in hook.posts[0]
+    [post] = hook.delivered()
+    assert "data brokers" in json.dumps(post)
     assert "daemon: stopped" in monitor("status").stdout
     assert monitor("status", "--check", check=1).returncode == 1
 
@@ -295,3 +281,68 @@ def test_sighup_adds_and_removes_sites_and_a_broken_file_keeps_the_old_list(
     assert any(x["event"] == "fetch" and x["site"] == "fast" and x["outcome"] == "new"
                and "duration_ms" in x and "lag_s" in x for x in lines)
     assert os.environ.get("MONITOR_DB") != str(monitor.db)  # the test's env stayed its own
+
+
+# --- the daemon's parts, in this process ---
+
+@pytest.mark.parametrize(("table", "key"), [
+    ("tick = 0", "daemon.tick"), ("batch_size = 2.5", "daemon.batch_size"),
+    ("stop_grace = true", "daemon.stop_grace"), ("workers = 2", "daemon.workers")])
+def test_bad_daemon_keys_fail_naming_the_file_and_the_key(tmp_path, table, key):
+    path = tmp_path / "sites.toml"
+    write_sites(path, [("wemet", "https://wemet.example/privacy", "daily")],
+                daemon=f"[daemon]\n{table}\n")
+    with pytest.raises(ConfigError) as info:
+        check_daemon(siteconfig.load(path))  # (or load itself, once it calls check_daemon)
+    assert f"key '{key}'" in str(info.value) and str(path) in str(info.value)
+
+
+def test_importing_the_scheduler_imports_no_scheduling_or_crawling_library():
+    code = ("import sys, monitor.scheduler; print(sorted({m.split('.')[0] for m in sys.modules}"
+            " & {'apscheduler', 'scrapy', 'twisted', 'apprise', 'sqlite_utils'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=30, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_daemons_copy_of_sites_toml_is_for_its_user_only(tmp_path):
+    config = tmp_path / "sites.toml"
+    write_sites(config, [("wemet", "https://wemet.example/privacy", "daily")])
+    config.chmod(0o644)
+    snapshot = snapshot_path(tmp_path / "monitor.db")
+    snapshot.write_text("an old copy")
+    snapshot.chmod(0o644)
+    daemon = Daemon(config, tmp_path / "monitor.db")
+    daemon.watch(daemon.config)
+    assert snapshot.stat().st_mode & 0o777 == 0o600
+    assert snapshot.read_text() == config.read_text()
+
+
+def test_a_reload_does_not_put_back_the_slot_of_a_crawl_ending_meanwhile(tmp_path, monkeypatch):
+    config, db = tmp_path / "sites.toml", tmp_path / "monitor.db"
+    write_sites(config, [("wemet", "https://wemet.example/privacy", "every 1h")])
+    daemon = Daemon(config, db)
+    daemon.watch(daemon.config)
+    slot = daemon.due["wemet"]
+    ended = threading.Event()
+
+    def crawl_ends() -> None:  # the crawl of `wemet` (due at `slot`) ends
+        daemon.finish({"wemet": slot}, daemon.config, (0, 0), Ended(0, 1.0, None, ""))
+        ended.set()
+
+    def parse_schedule_then_let_the_crawl_end(text: str):
+        """Inside the reload: lets the crawl end meanwhile, if it can within a second."""
+        if not ended.is_set() and not started:
+            started.append(threading.Thread(target=crawl_ends))
+            started[0].start()
+            ended.wait(timeout=1)
+        return parse_schedule(text)
+
+    started: list[threading.Thread] = []
+    monkeypatch.setattr(scheduler, "parse_schedule", parse_schedule_then_let_the_crawl_end)
+    daemon.watch(daemon.config)  # SIGHUP
+    started[0].join(timeout=10)
+    assert ended.is_set()
+    assert daemon.due["wemet"] == slot + timedelta(hours=1)  # not `slot` again: crawled at once
+    [(last, nxt)] = query(db, "select last_run_at, next_run_at from sites")
+    assert (last, nxt) == (stamp(slot), stamp(slot + timedelta(hours=1)))
