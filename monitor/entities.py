@@ -149,8 +149,21 @@ _RECIPIENT_CONTEXT = re.compile(
 )
 
 
-def category_of(kind: str, replaced: bool, context: str) -> str | None:
-    """The category a changed entity raises, read through the words around it."""
+# A statement naming who runs the service: 'X ("we", "us")', 'We, X, provide this policy',
+# 'operated by X', 'X is the data controller' (strong); 'this privacy policy of X' (weak).
+_CONTROLLER_CUE = re.compile(
+    r"\b(?:data controllers?|(?:joint )?controllers? (?:of|for|responsible)|(?:is|are|as) "
+    r"(?:the |a |our )?(?:joint )?controllers?|(?:operated|owned|run|provided|published)"
+    r"(?: (?:and|or) (?:operated|owned))? by|operator of|hereinafter|determines? the purposes)\b"
+    r"|\([^()]{0,60}[\"'](?:we|us|our)[\"']|^\W*we,\s"
+)
+_POLICY_OF = re.compile(r"\b(?:privacy|cookie|data protection) (?:policy|notice|statement)\b")
+
+
+def category_of(kind: str, replaced: bool, context: str, own: str = "") -> str | None:
+    """The category a changed entity raises, read through the words around it (`context`: the
+    statement with its section heading; `own`: the statement alone, when it is known)."""
+    own = own or context
     if kind in CHANNELS:
         return "contact"
     if kind == "age":
@@ -159,15 +172,22 @@ def category_of(kind: str, replaced: bool, context: str) -> str | None:
         return "security"
     present = signals.frames(context)
     if kind == "org":
-        if replaced:
+        if replaced or _CONTROLLER_CUE.search(own):
             return "controller"
-        return "recipients" if _RECIPIENT_CONTEXT.search(context) else None
+        if _RECIPIENT_CONTEXT.search(context):
+            return "recipients"
+        return "controller" if _POLICY_OF.search(own) else None
     if kind == "place":
         if "transfer" in present:
             return "transfer"
         return "rights" if "rights" in present else None
     if kind == "duration":
-        if re.search(r"\b(?:respond\w*|reply|response)\b", context):
+        respond = re.compile(r"\b(?:respond\w*|reply|response)\b")
+        if respond.search(own):
+            return "rights"
+        if own != context and "retention" in signals.frames(own):
+            return "retention"  # 'we retain ... for 30 days' under a heading about requests
+        if respond.search(context):
             return "rights"
         return "retention" if "retention" in present or "transfer" in present else None
     return None

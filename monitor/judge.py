@@ -13,7 +13,9 @@ Rules, in the order they apply (vocabulary in `monitor/data/lexicon.toml`):
    sentence or its section is about storage or transfer; duration -> rights when it is a response
    time, else retention when the sentence or its section is about keeping or storing.  Ages,
    organisations, places and durations only count in a sentence about data (a data noun or a
-   processing verb, see [practice]); nothing counts in page chrome (times, prices, webinars).
+   processing verb, see [practice]); nothing counts in page chrome (times, prices, webinars,
+   copyright lines).  A company newly named where the statement says who runs the service
+   ('X ("we")', 'We, X, provide', 'operated by X', 'X is the controller') is controller.
 4. Terms, only in statements about data: a strong term that appears or disappears raises the
    ONE best category of the statement (its changed terms, its main verb and its section heading
    vote); a KEY term (data brokers, biometrics, SCCs, profiling) raises its own category too, so
@@ -177,7 +179,7 @@ class Judge:
             tb, ta = signals.terms(b.text), signals.terms(a.text)
             moved = Counter({t: n - tb[t] for t, n in ta.items() if n > tb[t] and t in self.new})
             moved.update({t: n - ta[t] for t, n in tb.items() if n > ta[t] and t in self.gone})
-            best = _best(moved, f"{b.text} {a.text}", section)
+            best = _best(moved, f"{b.text} {a.text}", section, a.column or b.column or "")
             cats.update(_keyed(moved) | ({best} if best else set()))
             if not cats and self.negation_moved and _negation_changed(b.text, a.text):
                 cat = _flip_category(b.text, a.text)
@@ -213,7 +215,7 @@ class Judge:
             moved = Counter({t: n for t, n in found.items() if t in moved_terms})
             if self._same_channels(u, kind):  # the addresses it gives are no news
                 moved = Counter({t: n for t, n in moved.items() if t.category != "contact"})
-            best = None if cats else _best(moved, u.text, u.section)  # entities say it best
+            best = None if cats else _best(moved, u.text, u.section, u.column or "")
             cats.update(_keyed(moved) | ({best} if best else set()))
         elif not cats:
             cats.update(self._new_item(u, kind))
@@ -338,7 +340,7 @@ class Judge:
                 replaced = bool(gone and (new or (kind == "org" and self.org_appeared)))
                 # a company newly named in the opening paragraph is who runs the service
                 replaced = replaced or (kind == "org" and intro and bool(mine_new))
-                cat = entities.category_of(kind, replaced, context)
+                cat = entities.category_of(kind, replaced, context, f"{tb} {ta}".lower())
                 if cat:
                     cats.add(cat)
         return cats
@@ -350,9 +352,10 @@ def _keyed(moved: Counter[Term]) -> set[str]:
     return {t.category for t in moved if t.weight >= KEY}
 
 
-def _best(moved: Counter[Term], text: str, section: str) -> str | None:
+def _best(moved: Counter[Term], text: str, section: str, column: str = "") -> str | None:
     """The one category a changed statement is about: its changed strong terms, its main verb
-    and its section heading vote; None when no strong term changed."""
+    and its section heading vote (a table cell's column heading outvotes the verb: a cell is
+    read through its column); None when no strong term changed."""
     score: Counter[str] = Counter()
     strong: set[str] = set()
     for t, n in moved.items():
@@ -366,9 +369,10 @@ def _best(moved: Counter[Term], text: str, section: str) -> str | None:
         strong.add(main)  # 'we share X with' is about recipients even if X is a data kind
     if main:
         score[main] += 4
-    topic = signals.heading_category(section.lower())
+    cell_topic = signals.heading_category(column.lower()) if column else None
+    topic = cell_topic or signals.heading_category(section.lower())
     if topic:
-        score[topic] += 2
+        score[topic] += 5 if cell_topic else 2
     return max(sorted(strong), key=lambda c: (score[c], c == main))
 
 

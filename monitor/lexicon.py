@@ -35,6 +35,7 @@ class Lexicon:
     permissions: frozenset[str]
     restrictions: frozenset[str]
     spelling: dict[str, str]
+    equivalents: tuple[tuple[re.Pattern[str], str], ...]  # same-meaning phrases, canonical form
     places: re.Pattern[str]
 
 
@@ -85,6 +86,10 @@ def load(path: Path = PATH) -> Lexicon:
         permissions=frozenset(cosmetic["permissions"]),
         restrictions=frozenset(cosmetic["restrictions"]),
         spelling=spelling,
+        equivalents=tuple(
+            (re.compile(rf"(?<!\w)(?:{p})(?!\w)"), c)
+            for p, c in cosmetic.get("equivalents", [])
+        ),
         places=places,
     )
 

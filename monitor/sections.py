@@ -2,9 +2,12 @@
 
 Input is the normalised Markdown the extractor produces or plain text hard-wrapped at any width,
 with headings numbered in many styles ("1.", "1.1", "(I)", "IV.", "1、", "1)").  Lines are joined
-back into blocks before sentences are cut, so re-wrapping the same text gives the same statements.
+back into blocks before sentences are cut, so re-wrapping the same text gives the same statements
+(a line that starts with a number after a line ending mid-sentence, or a short line whose next
+word did not fit on it, is a wrapped line, not a list item or the end of a block).
 Each statement has a comparison `key` (lower case, words only, numbering, link targets and
-British spellings removed) so that formatting, quotes, case and renumbering never count as change.
+British spellings removed, same-meaning phrases in one form) so that formatting, quotes, case,
+renumbering and rewording such as "in order to" -> "to" never count as change.
 """
 
 from __future__ import annotations
@@ -128,7 +131,12 @@ def words(text: str) -> list[str]:
 
 
 def key_of(text: str) -> str:
-    return " ".join(words(strip_marker(text)))
+    """Comparison key: the words without marker, same-meaning phrases in one form."""
+    key = " ".join(words(strip_marker(text)))
+    for pattern, canonical in LEXICON.equivalents:
+        if pattern.search(key):
+            key = " ".join(pattern.sub(canonical, key).split())
+    return key
 
 
 def strip_marker(line: str) -> str:
@@ -273,15 +281,40 @@ def _blocks(text: str) -> list[tuple[str, bool]]:
             flush()
             blocks.append((line, True))
             continue
-        if _BULLET.match(raw) or _NUMBER.match(line) or line.startswith("|"):
+        if _BULLET.match(raw) or line.startswith("|"):
+            flush()
+        elif _NUMBER.match(line) and not _continues(current, line):
             flush()
         current.append(line)
-        if len(line) < width * 0.6 and not _TERMINAL.search(line) and not line.endswith(","):
+        if (
+            len(line) < width * 0.6
+            and not _TERMINAL.search(line)
+            and not line.endswith(",")
+            and not _pushed_down(line, nxt, width)
+        ):
             flush()  # a short unpunctuated line ends its block (not a wrapped line)
         elif line.startswith("|"):
             flush()
     flush()
     return blocks
+
+
+def _continues(current: list[str], line: str) -> bool:
+    """A line starting with a number that carries on a sentence cut by wrapping ('...children
+    under' / '13. Parents ...'): the (long) line before ends mid-sentence, in a lower-case word;
+    a list or a numbered heading follows a full stop, a colon or a short line."""
+    return bool(current) and bool(re.search(r"[a-z]$", current[-1]))
+
+
+def _pushed_down(line: str, nxt: str, width: int) -> bool:
+    """A short line that only ends early because the next word (a long link, say) did not fit
+    on it, or whose sentence carries on in lower case on the next line: a wrapped line, not the
+    end of a block."""
+    nxt = nxt.strip()
+    if not nxt or not line or not re.search(r"[a-z]$", line) or _BULLET.match(nxt):
+        return False
+    first = nxt.split()[0]
+    return len(line) + 1 + len(first) > width or bool(re.match(r"(?:[a-z]|www\.|https?:)", nxt))
 
 
 def _looks_like_heading(line: str, width: int) -> bool:

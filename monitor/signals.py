@@ -14,6 +14,13 @@ _STATEMENT = re.compile(
 )
 _NOT = re.compile(r"\b(?:not|never|no|cannot|can't|won't|don't|doesn't|nor|neither)\b|n't\b", re.I)
 _MODAL_MAY = re.compile(r"\b(?:may|might|can|could)\b", re.I)
+_DECLARATIVE = re.compile(
+    r"\b(?:is|are|was|were|has|have|had|does|do|remains?|acts?|determines?|applies|apply)\b", re.I
+)
+_FULL_STOP = re.compile(r"[a-z0-9)\]\"'][.!?][\"')\]]*\s*$")
+_CTA = re.compile(
+    r"\(\s*(?:read|learn|see|find out) more\s*\)|\b(?:read|learn) more\W*$", re.I
+)
 
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s)\]>\"']+", re.I)
@@ -59,14 +66,20 @@ def heading_category(heading: str) -> str | None:
 
 
 def is_statement(text: str) -> bool:
-    """A sentence that states a practice (not a headline, menu entry or stray fragment)."""
-    return len(text.split()) >= 4 and bool(_STATEMENT.search(text))
+    """A sentence that states a practice (not a headline, menu entry or stray fragment): one
+    with a pronoun or modal, or a full declarative sentence ('Access to personal data is
+    restricted to ...', 'X LLC is the controller ...'): finite verb and final full stop."""
+    n = len(text.split())
+    if n >= 4 and _STATEMENT.search(text):
+        return True
+    return n >= 6 and bool(_DECLARATIVE.search(text)) and bool(_FULL_STOP.search(text))
 
 
 def is_practice(text: str) -> bool:
     """A statement about personal data or the service's practices, not page chrome: it names a
-    data noun or a processing verb, and no event time, price or call to action."""
-    return bool(LEXICON.practice.search(text)) and not LEXICON.chrome.search(text)
+    data noun or a processing verb, and no event time, price or call to action (a link such as
+    '(read more)' closing a statement is no call to action of the page)."""
+    return bool(LEXICON.practice.search(text)) and not LEXICON.chrome.search(_CTA.sub(" ", text))
 
 
 def without_idioms(text: str) -> str:

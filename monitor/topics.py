@@ -54,10 +54,11 @@ _SPLIT = re.compile(
 _ITEM_WORDS = 12
 _GLUED = re.compile(r"[a-z]{4,}[A-Z]")
 _GENERIC = frozenset(
-    """information data details personal personally identifiable identifying info types type kinds
-    kind categories category examples example such including include includes like may might will
-    can also other certain various related relating regarding about from when where which how what
-    used use uses collect collected provide provided number numbers etc e g i""".split()
+    """information data details personal personally identifiable identifying info types type
+    kinds kind categories category examples example instance instances such including include
+    includes like may might will can also other certain various related relating regarding
+    about from when where which how what used use uses collect collected provide provided
+    number numbers etc e g i""".split()
 )
 
 
