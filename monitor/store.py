@@ -310,6 +310,10 @@ class Store:
                                 "order by number desc limit 1", [site, text_hash]).fetchone()
         return int(row[0]) if row else None
 
+    def adopt_rules(self, site: str, number: int, rules: str) -> None:
+        self.conn.execute("update versions set rules = ? where site = ? and number = ?",
+                          [rules, site, number])
+
     def touch(self, site: str, number: int, at: str) -> None:
         self.conn.execute("update versions set last_seen = ? where site = ? and number = ?",
                           [at, site, number])

@@ -83,6 +83,8 @@ def track(store: Store, site: Site, fetched: Fetched, alerting: Alerting | None 
     if reason:
         return record(store, site, fetched, "suspect", reason, alerting, text_hash=text_hash)
     if latest and text_hash == latest.hash:
+        if not same_rules:  # new rules, same text: the version stands under them too
+            store.adopt_rules(site.name, latest.number, rules)
         return record(store, site, fetched, "same", None, alerting, number=latest.number)
     return record_version(store, site, fetched, text, rules, alerting)
 

@@ -10,7 +10,7 @@ from monitor.config import Site
 from monitor.loopback import bundled_policy, chrome, policy_html
 from monitor.plausibility import assess
 from monitor.store import Store
-from monitor.track import Fetched, moved_away, track
+from monitor.track import Fetched, fingerprint, moved_away, track
 
 SITE = Site(name="wemet", url="https://example.org/privacy")
 WEMET = bundled_policy("wemet")
@@ -85,6 +85,15 @@ def test_new_extraction_rules_make_a_technical_change_not_a_policy_change(store)
     assert store.history("wemet")[1]["technical"] is True
     # and the site's last change is the policy's, not ours
     assert store.conn.execute("select last_change_at from sites").fetchone()[0] is None
+
+
+def test_new_rules_that_give_the_same_text_keep_conditional_requests(store):
+    validated = dataclasses.replace(page(WEMET), etag='"v1"')
+    track(store, SITE, validated)
+    tidier = dataclasses.replace(SITE, remove=("script",))  # changes nothing in the text
+    assert store.validators("wemet", SITE.url, fingerprint(tidier)) == (None, None)
+    assert track(store, tidier, validated).outcome == "same"
+    assert store.validators("wemet", SITE.url, fingerprint(tidier))[0] == '"v1"'
 
 
 def test_a_304_without_any_version_is_not_taken_as_unchanged(store):
