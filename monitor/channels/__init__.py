@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -41,14 +41,15 @@ class Channel(Protocol):
     def send(self, message: Message) -> None: ...
 
 
-def expand(value: str) -> str:
-    """`value` with every `${VAR}` replaced by the environment's value."""
+def expand(value: str, escape: Callable[[str], str] | None = None) -> str:
+    """`value` with every `${VAR}` replaced by the environment's value (passed through
+    `escape` first: inside a URL, a password holding '@' or '/' must stay one password)."""
     def lookup(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in os.environ:
             # transient: the daemon's or the next cron run's environment may have it
             raise TransientAlertError(f"environment variable {name} is not set")
-        return os.environ[name]
+        return escape(os.environ[name]) if escape else os.environ[name]
 
     return ENV.sub(lookup, value)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from monitor.channels import expand, urls
 from monitor.errors import AlertError, TransientAlertError
@@ -36,7 +36,7 @@ class EmailChannel:
 
     @classmethod
     def from_settings(cls, table: dict[str, Any]) -> EmailChannel:
-        parts = urlsplit(expand(table["smtp_url"]))
+        parts = urlsplit(expand(table["smtp_url"], escape=lambda v: quote(v, safe="")))
         tls = parts.scheme == "smtps"
         return cls(host=parts.hostname or "localhost", port=parts.port or (465 if tls else 25),
                    tls=tls, user=unquote(parts.username) if parts.username else None,
