@@ -431,7 +431,6 @@ _CHARACTER_MAP = {
 # A regex finds the few mapped characters much faster than str.translate walks the text.
 _MAPPED = re.compile("[" + "".join(_CHARACTER_MAP) + "]")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
-# Runs of white space and single tabs etc.; single spaces are left alone, which is much faster.
 _CLOUDFLARE = re.compile(r"\[email\s*(?:&#160;|&nbsp;)?\s*protected\]", re.I)
 
 
