@@ -2,7 +2,8 @@
 
 Serves the five sample policies in changing page chrome on 127.0.0.1, crawls them, crawls
 again (the chrome changed, the policies did not: no new version), edits one policy (a new kind
-of recipient, a new contact e-mail), crawls a third time, and shows `history` and `diff`.
+of recipient, a new contact e-mail), crawls a third time, shows the Slack alert the loopback
+webhook received, then `history` and `diff`.
 Each step runs the real `monitor` command in a subprocess, as a user would.
 """
 
@@ -44,6 +45,17 @@ def find_emails(text: str) -> list[str]:
     return re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", text)
 
 
+def show_alerts(posts: list[tuple[str, bytes]]) -> None:
+    """What the demo's Slack webhook (on the loopback site) received."""
+    import json
+
+    click.secho(f"\n# the Slack webhook on 127.0.0.1 received {len(posts)} alert(s)", fg="yellow")
+    for _, body in posts:
+        message = json.loads(body)
+        click.echo(f"  {message.get('text', '')} ({len(message.get('blocks', []))} Block Kit "
+                   "blocks)")
+
+
 def step(title: str, args: list[str], env: dict[str, str]) -> list[str]:
     """Run one `monitor` command as a user would; a list naming it when it failed."""
     click.secho(f"\n$ monitor {' '.join(args)}", fg="cyan", bold=True)
@@ -71,7 +83,7 @@ def demo(folder: Path | None) -> None:
             server.site[f"/{name}/privacy"] = Page(text=bundled_policy(name))
         config, db = work / "sites.toml", work / "monitor.db"
         db.unlink(missing_ok=True)
-        config.write_text("".join(
+        config.write_text(f'[alerts.slack]\nwebhook_url = "{server.url}/hooks/slack"\n\n' + "".join(
             f'[[sites]]\nname = "{n}"\nurl = "{server.url}/{n}/privacy"\n\n' for n in names))
         env = {**os.environ, "MONITOR_CONFIG": str(config), "MONITOR_DB": str(db)}
         click.echo(f"Serving {len(names)} sample policies on {server.url} (page chrome changes "
@@ -83,6 +95,7 @@ def demo(folder: Path | None) -> None:
         click.secho(f"\n# the demo edits {EDITED}'s policy: a new kind of recipient "
                     "(advertising partners, data brokers) and a new contact e-mail", fg="yellow")
         failed += step("crawl after the edit: a new version, classified", ["crawl", EDITED], env)
+        show_alerts(server.site.posts)
         failed += step("history", ["history", EDITED], env)
         failed += step("what changed", ["diff", EDITED, "--no-color"], env)
         failed += step("sites", ["sites"], env)

@@ -2,7 +2,8 @@
 
 It serves policy texts inside page chrome that changes on every request (a clock, a session
 token, a rotating promo, a cookie banner), as real sites do, and can play the pages that must
-never become versions: errors, slow pages, redirects home, soft 404s, emptied pages.
+never become versions: errors, slow pages, redirects home, soft 404s, emptied pages. It also
+takes webhook POSTs (any path), for the demo's Slack alert.
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ class Site:
         self.robots = "User-agent: *\nAllow: /\n"
         self.hits: dict[str, int] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.posts: list[tuple[str, bytes]] = []  # what webhooks POSTed here (path, body)
         self.lock = threading.Lock()
 
     def __setitem__(self, path: str, page: Page) -> None:
@@ -156,6 +158,13 @@ class Handler(BaseHTTPRequestHandler):
             if self.headers.get("If-None-Match") == etag:
                 return self.reply(304, b"", page.content_type, {"ETag": etag})
         self.reply(page.status, body, page.content_type, headers)
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        """A webhook receiver, for the demo's Slack alert."""
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with self.server.site.lock:
+            self.server.site.posts.append((self.path, body))
+        self.reply(200, b"ok", "text/plain")
 
     def reply(self, status: int, body: bytes, content_type: str,
               headers: dict[str, str] | None = None) -> None:
