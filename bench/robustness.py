@@ -339,6 +339,63 @@ def _with_chrome(t: str, r: random.Random) -> str:
     return t.rstrip("\n") + "\n\n" + "\n\n".join(lines) + "\n"
 
 
+# Non-policy prose that crawled pages carry around (or inside) a policy: news, product and
+# feature descriptions, FAQ about product features, job ads, event listings.  Such text speaks
+# of data, sharing, AI or places, but states no practice on users' personal data; a crawl in
+# which one such block replaces another is not a change of the policy.
+_SITE_PROSE = [
+    "## Latest news\n\nNorthwind Labs Inc. acquires Brightwave to expand its photo platform in "
+    "Europe. The deal brings 120 engineers to our Berlin office.",
+    "Introducing Albums: organise your photos into albums, share them with friends and family, "
+    "and collaborate on shared albums in real time.",
+    "## Features\n\n- Unlimited cloud storage for your photos and videos\n- Share files with "
+    "anyone through a link\n- Sync across all your devices\n- Dark mode and offline playback",
+    "### How do I share an album?\n\nOpen the album, tap Share and choose who you want to share "
+    "it with. You can also copy the link and send it to your friends.",
+    "### Can I use the app offline?\n\nYes. Your playlists and downloaded songs stay available "
+    "without an internet connection for up to 30 days.",
+    "## Careers\n\nWe are hiring a Senior Data Engineer in Dublin. You will build pipelines that "
+    "process billions of events a day and work with our analytics and machine learning teams.",
+    "## Upcoming events\n\nMeet our team at the Data Protection Congress in Brussels, where our "
+    "engineers will present how we build privacy into our products.",
+    "Our smart thermostat learns your schedule and adjusts the temperature automatically. "
+    "Control it from anywhere with the mobile app and see your energy reports every month.",
+    "From the blog: how our engineers use machine learning models to recommend playlists you "
+    "will love, and why sharing a playlist with a friend is now one tap away.",
+    "Photos uploaded for sharing are resized for faster display on phones and tablets.",
+    "Sharing made simple: send photos, videos and documents to your friends and family, or "
+    "share a moment to your story with one tap.",
+    "## Help center\n\nForgot your password? Enter the email address you signed up with and we "
+    "will send you a link to reset it.",
+]
+
+
+def _site_prose(t: str, r: random.Random, block: str) -> str:
+    """`block` at the top, at the bottom or before a heading in the middle of the page."""
+    lines = t.split("\n")
+    heads = [i for i, line in enumerate(lines) if i > 3 and is_heading(line)]
+    where = r.random()
+    if where < 0.35 or not heads:
+        return block + "\n\n" + t
+    if where < 0.7:
+        return t.rstrip("\n") + "\n\n" + block + "\n"
+    i = r.choice(heads)
+    return "\n".join(
+        lines[:i] + [block if block.startswith("#") else "## More\n\n" + block, ""] + lines[i:]
+    )
+
+
+def c_site_prose(t: str, r: random.Random) -> tuple[str, str] | None:
+    """A block of non-policy prose added, or one replaced by another (rotating news)."""
+    a, b = r.sample(_SITE_PROSE, 2)
+    if r.random() < 0.5:
+        return t, _site_prose(t, r, a)
+    state = r.getstate()
+    before = _site_prose(t, r, a)
+    r.setstate(state)  # the same place: one block replaced by another
+    return before, _site_prose(t, r, b)
+
+
 def c_chrome_add(t: str, r: random.Random) -> tuple[str, str] | None:
     return t, _with_chrome(t, r)
 
@@ -438,6 +495,7 @@ COSMETIC: dict[str, Perturb] = {
     "pi<->pd": c_pi_pd,
     "whitespace": c_whitespace,
     "link_churn": c_links,
+    "site_prose": c_site_prose,
 }
 
 
@@ -775,6 +833,9 @@ SUBSTANTIVE |= {
 }  # fmt: skip
 
 
+LATER = ("site_prose",)  # types added after the first figures were published
+
+
 # -- run ------------------------------------------------------------------------------------------
 @dataclass
 class Result:
@@ -790,7 +851,10 @@ def run(per_type: int, seed: int, only: str | None) -> tuple[list[Result], float
     docs = carriers()
     results: list[Result] = []
     start = time.perf_counter()
-    for n, (name, fn) in enumerate([*COSMETIC.items(), *SUBSTANTIVE.items()]):
+    kinds = {**COSMETIC, **SUBSTANTIVE}
+    # types added later run last, so that every older type keeps its seed (and its sample)
+    order = [k for k in kinds if k not in LATER] + [k for k in kinds if k in LATER]
+    for n, (name, fn) in enumerate((k, kinds[k]) for k in order):
         if only and not re.search(only, name):
             continue
         r = random.Random(seed * 1000 + n)

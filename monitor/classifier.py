@@ -5,6 +5,9 @@ The decision rests on WHAT changed, statement by statement (see `monitor.judge`)
 disappears (and whose count in the whole document moves the same way, so moved text never
 counts), a negation or restriction flip, or a whole statement added or removed, read through its
 main verb and its section.  Only statements about personal data count; page chrome never does.
+A single finding raised by section context alone (a list entry under a purpose heading, no term
+of its own) is not enough for `major`; `monitor.evidence` says how much each kind of evidence
+proves.
 Everything else (wrapping, numbering, order, case, quotes, spelling, dates, link targets, rewording
 without a new term) is reported as ignored.  `stats` counts statements and the words inserted
 and deleted by the word-level diff of the changed statements (`words_added`, `words_removed`).
@@ -69,6 +72,12 @@ def classify(before: str, after: str) -> Classification:
     for hunk in al.hunks:
         judge.hunk(hunk)
     findings = _unique(judge.findings)
+    lone = findings[0] if len(findings) == 1 else None
+    if lone and (lone.category, lone.after or lone.before) in judge.weak:
+        # one list entry read through its section heading alone: too little for an alert
+        text = lone.after or lone.before
+        judge.ignored.append(f"lone entry under a {lone.category} heading: {text[:80]}")
+        findings = []
     present = {f.category for f in findings}
     cats = tuple(c for c in CATEGORIES if c in present)
     stats = {

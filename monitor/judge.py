@@ -35,6 +35,12 @@ Rules, in the order they apply (vocabulary in `monitor/data/lexicon.toml`):
    lexicon term.  Widget labels run together ("VendorsAll") are page chrome.
 7. A company newly named in the opening paragraph (before or under the title) is a change of
    controller, even when the old name still appears further down.
+8. Evidence strength (`monitor.evidence`): a statement states a practice only when it speaks of
+   people's data or a practice on it (not merely "data": job ads, blog teasers); `recipients`
+   needs a recipient named (or a sale), so sharing as a product feature raises nothing; a data
+   kind raises `data_types` only in a statement about getting data; a weak term or the main
+   verb adds no category to a statement that raises a key one or sits in a large rewrite.  A
+   lone finding raised by section context alone, with no strong term, is not major.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
 
-from monitor import entities, signals, topics
+from monitor import entities, evidence, signals, topics
 from monitor.classifier import Finding
 from monitor.differ import Hunk, pair_statements, typo_only, word_changes
 from monitor.lexicon import KEY, LEXICON, Term
@@ -73,6 +79,7 @@ class Judge:
         self.keys = ({u.key for u in before}, {u.key for u in after})
         self.findings: list[Finding] = []
         self.ignored: list[str] = []
+        self.weak: set[tuple[str, str]] = set()  # (category, text) raised by section context alone
         self._doc_digits: tuple[str, ...] | None = None
         self._doc_words: tuple[str, str] | None = None
         # the opening: text before the first section heading, or under the title
@@ -113,6 +120,7 @@ class Judge:
         self.gone = {t for t in tr if tr[t] > ta[t] and self.doc_terms[t] < 0}
         self.new = {t for t in ta if ta[t] > tr[t] and self.doc_terms[t] > 0}
         self.negation_moved = _negations(text_r) != _negations(text_a)
+        self.large = len(h.removed) + len(h.added) >= evidence.LARGE_HUNK
         pairs, lone_r, lone_a = pair_statements(list(h.removed), list(h.added))
         work: list[Callable[[], None]] = [partial(self._changed, b, a) for b, a in pairs]
         work += [partial(self._whole, u, "removed") for u in lone_r]
@@ -176,17 +184,22 @@ class Judge:
             intro=self._intro(b) or self._intro(a),
         )
         if _states(b) or _states(a):
-            tb, ta = signals.terms(b.text), signals.terms(a.text)
+            tb, ta = (signals.terms(u.text) if _states(u) else Counter() for u in (b, a))
             moved = Counter({t: n - tb[t] for t, n in ta.items() if n > tb[t] and t in self.new})
             moved.update({t: n - ta[t] for t, n in tb.items() if n > ta[t] and t in self.gone})
-            best = _best(moved, f"{b.text} {a.text}", section, a.column or b.column or "")
-            cats.update(_keyed(moved) | ({best} if best else set()))
+            keyed = evidence.keyed(moved)
+            best = evidence.best(
+                moved, f"{b.text} {a.text}", section, a.column or b.column or "",
+                raised=keyed, large=self.large,
+            )  # fmt: skip
+            cats.update(keyed | ({best} if best else set()))
             if not cats and self.negation_moved and _negation_changed(b.text, a.text):
                 cat = _flip_category(b.text, a.text)
                 if cat:
                     cats.add(cat)
         if not cats:
             cats.update(self._new_elements(b, a))
+            self.weak.update((c, a.text) for c in cats if _context_only(c, a.text))
         if not cats:
             what = "date" if signals.is_banner(a.text) else "reworded without new substance"
             self.ignored.append(f"{what}: {_short(a.text)}")
@@ -215,10 +228,16 @@ class Judge:
             moved = Counter({t: n for t, n in found.items() if t in moved_terms})
             if self._same_channels(u, kind):  # the addresses it gives are no news
                 moved = Counter({t: n for t, n in moved.items() if t.category != "contact"})
-            best = None if cats else _best(moved, u.text, u.section, u.column or "")
-            cats.update(_keyed(moved) | ({best} if best else set()))
+            keyed = evidence.keyed(moved)
+            best = None
+            if not cats:
+                best = evidence.best(
+                    moved, u.text, u.section, u.column or "", raised=keyed, large=self.large
+                )
+            cats.update(keyed | ({best} if best else set()))
         elif not cats:
             cats.update(self._new_item(u, kind))
+            self.weak.update((c, u.text) for c in cats if _context_only(c, u.text))
             if not cats:
                 what = "heading" if u.heading else "fragment or page chrome"
                 self.ignored.append(f"{what} {kind}: {_short(u.text)}")
@@ -262,7 +281,8 @@ class Judge:
         fresh = set(topics.content_words(u.text)) - self.hunk_words[other]
         if not topics.moved_words(fresh, self.doc_words, 1 if side else -1):
             return set()
-        return {self._element_category(u.text, cat)}
+        found = self._element_category(u.text, cat)
+        return {found} if evidence.recipient_ok(found, u.text) else set()
 
     def _new_elements(self, b: Unit, a: Unit) -> set[str]:
         """An item, table cell or clause that gains (or loses) a whole element of a list under
@@ -282,6 +302,7 @@ class Judge:
             self._element_category(e, cat)
             for e in added or gone
             if topics.moved_words(topics.content_words(e), self.doc_words, sign)
+            and evidence.recipient_ok(self._element_category(e, cat), e)
         }
 
     @staticmethod
@@ -346,36 +367,6 @@ class Judge:
         return cats
 
 
-def _keyed(moved: Counter[Term]) -> set[str]:
-    """Categories of key terms (data brokers, biometrics, SCCs) that appeared or disappeared:
-    they are raised whatever else the statement is about."""
-    return {t.category for t in moved if t.weight >= KEY}
-
-
-def _best(moved: Counter[Term], text: str, section: str, column: str = "") -> str | None:
-    """The one category a changed statement is about: its changed strong terms, its main verb
-    and its section heading vote (a table cell's column heading outvotes the verb: a cell is
-    read through its column); None when no strong term changed."""
-    score: Counter[str] = Counter()
-    strong: set[str] = set()
-    for t, n in moved.items():
-        score[t.category] += t.weight * min(n, 2)
-        if t.weight > 1:
-            strong.add(t.category)
-    if not strong:
-        return None
-    main = signals.frame(text.lower())
-    if main and score[main]:
-        strong.add(main)  # 'we share X with' is about recipients even if X is a data kind
-    if main:
-        score[main] += 4
-    cell_topic = signals.heading_category(column.lower()) if column else None
-    topic = cell_topic or signals.heading_category(section.lower())
-    if topic:
-        score[topic] += 5 if cell_topic else 2
-    return max(sorted(strong), key=lambda c: (score[c], c == main))
-
-
 def _flip_category(before: str, after: str) -> str | None:
     """The verb the negation governs: the first frame from where the two sides start to differ."""
     i = len(_common_prefix(before.lower(), after.lower()))
@@ -398,7 +389,20 @@ def _common_prefix(x: str, y: str) -> str:
 
 def _states(u: Unit) -> bool:
     """Headings name topics; only statements about data or practices state practices."""
-    return not u.heading and signals.is_statement(u.text) and signals.is_practice(u.text)
+    return (
+        not u.heading
+        and signals.is_statement(u.text)
+        and signals.is_practice(u.text)
+        and evidence.about_personal(u.text)
+    )
+
+
+def _context_only(category: str, text: str) -> bool:
+    """A finding of a section's topic with no strong term of its own (data kinds set aside:
+    a bare '- Voice recordings' under 'Information we collect' is news)."""
+    return category != "data_types" and not any(
+        t.category == category and t.weight > 1 for t in signals.terms(text)
+    )
 
 
 def _negations(text: str) -> int:

@@ -28,6 +28,7 @@ class Lexicon:
     banners: re.Pattern[str]
     practice: re.Pattern[str]  # a data noun or processing verb: the sentence is about data
     chrome: re.Pattern[str]  # event listings, times, prices, calls to action
+    parties: re.Pattern[str]  # who receives data (third parties, advertisers), or a sale
     idioms: re.Pattern[str]  # negations that state nothing ('do not hesitate')
     date_word: re.Pattern[str]
     filler: frozenset[str]
@@ -79,6 +80,7 @@ def load(path: Path = PATH) -> Lexicon:
         banners=_alternation(cosmetic["banners"]),
         practice=_alternation(data["practice"]["subjects"] + data["practice"]["verbs"]),
         chrome=_alternation(data["practice"]["chrome"]),
+        parties=_alternation(data["practice"]["parties"]),
         idioms=_alternation(cosmetic["negation_idioms"]),
         date_word=re.compile(r"(?:" + "|".join(cosmetic["date_words"]) + r")$"),
         filler=frozenset(cosmetic["filler"]),

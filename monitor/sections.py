@@ -277,7 +277,8 @@ def _blocks(text: str) -> list[tuple[str, bool]]:
         ):
             blocks[-1] = (f"{blocks[-1][0]} {line}", True)  # a long heading wrapped over two lines
             continue
-        if _HEADING_MD.match(raw) or _looks_like_heading(line, width):
+        wrapped = bool(_NUMBER.match(line)) and _continues(current, line)  # '...under' / '18. X'
+        if _HEADING_MD.match(raw) or (_looks_like_heading(line, width) and not wrapped):
             flush()
             blocks.append((line, True))
             continue
