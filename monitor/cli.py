@@ -155,6 +155,8 @@ def describe(outcome: Any) -> str:
         if change is None:
             return f"{outcome.site}: first version"
         verdict = ("MAJOR " + ", ".join(change["categories"])) if change["major"] else "minor"
+        if change.get("technical"):
+            verdict = "technical: extraction rules changed, not alerted"
         return f"{outcome.site}: new version {outcome.version} ({verdict})"
     label = {"same": "unchanged", "not_modified": "unchanged (304)"}.get(outcome.outcome,
                                                                          outcome.outcome)

@@ -115,6 +115,7 @@ def snapshot_path(db: Path) -> Path:
 
 def take_lock(db: Path, wait: float = 2.0) -> int:
     """Hold `<db>-daemon.lock` for the life of the process: one daemon a database."""
+    db.parent.mkdir(parents=True, exist_ok=True)  # a first run: no database folder yet
     fd = os.open(lock_path(db), os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + wait
     while True:

@@ -260,7 +260,7 @@ class Store:
         (a 304 would then keep the new rules from ever being applied)."""
         latest = self.conn.execute("select rules from versions where site = ? order by number "
                                    "desc limit 1", [site]).fetchone()
-        if latest is None or (rules and latest["rules"] and latest["rules"] != rules):
+        if latest is None or (rules is not None and latest["rules"] != rules):
             return None, None
         row = self.conn.execute(
             "select etag, last_modified from fetches where site = ? and url = ? and outcome in "

@@ -71,7 +71,7 @@ def track(store: Store, site: Site, fetched: Fetched, alerting: Alerting | None 
                       number=latest.number if latest and outcome == "not_modified" else None)
     rules = fingerprint(site)
     last = store.last_good_fetch(site.name)
-    same_rules = latest is not None and latest.rules in (None, rules)
+    same_rules = latest is not None and latest.rules == rules  # unknown (None) is not the same
     if latest and same_rules and last and last["snapshot"] == digest(fetched.body):
         return record(store, site, fetched, "same", None, alerting, number=latest.number)
     try:
@@ -79,7 +79,7 @@ def track(store: Store, site: Site, fetched: Fetched, alerting: Alerting | None 
     except ExtractError as e:
         return record(store, site, fetched, "suspect", str(e), alerting)
     text_hash = digest(text.encode("utf-8"))
-    reason = implausible(store, site.name, text, text_hash, latest)
+    reason = implausible(store, fetched, text, text_hash, latest)
     if reason:
         return record(store, site, fetched, "suspect", reason, alerting, text_hash=text_hash)
     if latest and text_hash == latest.hash:
@@ -97,24 +97,38 @@ def fingerprint(site: Site) -> str:
     return digest(rules.encode())[:12]
 
 
-# A shorter text seen this many times in a row is the policy now, not a broken page.
+# A shorter text seen this many times in a row, over at least this long, without a redirect,
+# is the policy now, not a broken page.
 SHRINK_CONFIRMATIONS = 3
+SHRINK_HOURS = 6.0
 
 
-def implausible(store: Store, site: str, text: str, text_hash: str,
+def implausible(store: Store, fetched: Fetched, text: str, text_hash: str,
                 latest: Version | None) -> str | None:
     """Why `text` is not taken as the policy, or None. A policy that really shrank looks like
-    a broken page at first; once the same text came back SHRINK_CONFIRMATIONS times in a row,
-    it is recorded (and classified), never silently ignored."""
+    a broken page at first; once the same text came back, at the policy's own URL, on
+    SHRINK_CONFIRMATIONS fetches over at least SHRINK_HOURS, it is recorded (and classified),
+    never silently ignored."""
     from monitor.plausibility import assess
 
     reason = assess(text, latest.text if latest else None)
     if reason is None or not reason.startswith("policy text vanished"):
         return reason
-    before = store.recent_fetches(site, SHRINK_CONFIRMATIONS - 1)
+    if fetched.final_url not in (None, fetched.url):
+        return reason
+    before = store.recent_fetches(fetched.site, SHRINK_CONFIRMATIONS - 1)
     confirmed = len(before) == SHRINK_CONFIRMATIONS - 1 and all(
-        f["outcome"] == "suspect" and f["text_hash"] == text_hash for f in before)
-    return None if confirmed else reason
+        f["outcome"] == "suspect" and f["text_hash"] == text_hash and
+        f["final_url"] in (None, f["url"]) for f in before)
+    if confirmed and hours_between(before[-1]["at"], fetched.at) >= SHRINK_HOURS:
+        return None
+    return reason
+
+
+def hours_between(first: str, last: str) -> float:
+    from monitor.clock import parse_time
+
+    return (parse_time(last) - parse_time(first)).total_seconds() / 3600
 
 
 def fetch_trouble(fetched: Fetched, has_version: bool = True) -> tuple[str, str] | None:
@@ -130,22 +144,30 @@ def fetch_trouble(fetched: Fetched, has_version: bool = True) -> tuple[str, str]
     return ("suspect", moved) if moved else None
 
 
-LOGIN = re.compile(r"^(log-?in|sign-?in|signon|auth|sso|session|register|account)\b", re.I)
+LOGIN = re.compile(r"^(log[-_]?in|sign[-_]?in|sign[-_]?on|sign[-_]?up|sso|auth|oauth2?|"
+                   r"sessions?|register|account|accounts)$", re.I)
+HOME = re.compile(r"^(home|index|default|welcome|start)(\.\w+)?$", re.I)
+LOCALE = re.compile(r"^[a-z]{2}([-_][a-z]{2,4})?$", re.I)
+WORDS = re.compile(r"[a-z]{3,}")
 
 
 def moved_away(url: str, final_url: str | None) -> str | None:
-    """A redirect to the site's home page or to a login page is not the policy moving.
-
-    Judged on the final URL's last path segment, and only for what the original did not
-    already say: /privacy -> /en/privacy, /privacy/index.html or http -> https are fine."""
+    """A redirect to the site's home page, a parent page or a login page is not the policy
+    moving: /privacy -> /en/privacy, /privacy-policy, /auth/privacy or http -> https are fine;
+    /privacy -> /, /en/, /home, /legal/ (from /legal/privacy) or /users/sign_in are not."""
     if not final_url or final_url == url:
         return None
-    old, new = urlsplit(url), urlsplit(final_url)
-    if new.path.strip("/") == "" and old.path.strip("/") != "":
-        return f"redirected away from the policy to {final_url}"
-    last = new.path.rstrip("/").rsplit("/", 1)[-1]
-    if LOGIN.match(last) and not LOGIN.search(old.path.rstrip("/").rsplit("/", 1)[-1]):
-        return f"redirected away from the policy to {final_url}"
+    old = [p for p in urlsplit(url).path.split("/") if p]
+    new = [p for p in urlsplit(final_url).path.split("/") if p]
+    named = set(WORDS.findall(old[-1].lower())) if old else set()
+    kept = any(named & set(WORDS.findall(p.lower())) for p in new)
+    if old and not (kept or any(HOME.match(p) for p in old)):
+        # the policy's own name is gone: where did we land?
+        homeish = not new or all(LOCALE.match(p) for p in new) or HOME.match(new[-1])
+        parent = len(new) < len(old) and old[:len(new)] == new
+        login = any(LOGIN.match(p) for p in new if p not in old)
+        if homeish or parent or login:
+            return f"redirected away from the policy to {final_url}"
     return None
 
 
@@ -191,19 +213,44 @@ def record_version(store: Store, site: Site, fetched: Fetched, text: str, rules:
     previous = store.latest(site.name)
     text_hash = digest(text.encode("utf-8"))
     for _ in range(5):
-        change = classify(previous.text, text) if previous else None
+        if previous and previous.hash == text_hash:
+            return record(store, site, fetched, "same", None, alerting, number=previous.number)
+        change = judge(store, site, previous, text, rules) if previous else None
         with store.transaction():
             now = store.latest(site.name)
-            if (now and now.hash) != (previous and previous.hash):
-                previous = now  # another crawl moved on: compare again, outside the lock
-                continue
-            if now and now.hash == text_hash:
-                store.record_fetch(fetch_record(fetched, "same", digest(fetched.body), None),
-                                   version=now.number)
-                store.touch(site.name, now.number, fetched.at)
-                return Outcome(site.name, "same", version=now.number)
-            return write_version(store, site, fetched, text, rules, previous, change, alerting)
+            if (now and now.hash) == (previous and previous.hash):
+                return write_version(store, site, fetched, text, rules, previous, change,
+                                     alerting)
+        previous = now  # another crawl moved on: compare again with its version
     raise StoreError(f"{site.name}: the newest version kept changing under this crawl")
+
+
+def judge(store: Store, site: Site, previous: Version, text: str, rules: str) -> dict[str, Any]:
+    """Classify `previous` -> `text`. When the extraction rules changed (a `select` edited, a
+    better extractor), the previous version's own snapshot is extracted again under the new
+    rules first: if that gives `text`, the change is ours, not the site's (technical: recorded,
+    never alerted); if not, what is left is the policy's change, classified and alerted."""
+    if previous.rules == rules:
+        return {**classify(previous.text, text), "technical": False}
+    baseline = reextracted(store, site, previous)
+    if baseline == text:
+        return {**classify(previous.text, text), "technical": True}
+    return {**classify(baseline or previous.text, text), "technical": False}
+
+
+def reextracted(store: Store, site: Site, version: Version) -> str | None:
+    """`version`'s snapshot extracted under the site's current rules (None if it cannot be)."""
+    key = store.query("select snapshot from versions where site = ? and number = ?",
+                      [site.name, version.number])[0][0]
+    if not key:
+        return None
+    body, content_type = store.snapshot(key)
+    try:
+        from monitor.extract import extract
+
+        return extract(body, content_type, select=site.select, remove=site.remove)
+    except ExtractError:
+        return None
 
 
 def write_version(store: Store, site: Site, fetched: Fetched, text: str, rules: str,
@@ -217,14 +264,11 @@ def write_version(store: Store, site: Site, fetched: Fetched, text: str, rules: 
                                fetch_id=fetch_id, rules=rules)
     store.link_fetch(fetch_id, number)
     if change is not None and previous is not None:
-        # New extraction rules (a `select` edited, a better extractor) change the text, not the
-        # policy: recorded and classified as a technical change, never alerted.
-        technical = previous.rules is not None and previous.rules != rules
-        change["restores"], change["technical"] = restores, technical
+        change["restores"] = restores
         change_id = store.add_change(site.name, number - 1, number, at=fetched.at,
                                      classification=change, restores=restores,
-                                     technical=technical)
-        if alerting and not technical:
+                                     technical=change["technical"])
+        if alerting and not change["technical"]:
             alerting.on_change(store, site, change_id, change)
     if alerting:
         alerting.on_fetch(store, site, True, None)

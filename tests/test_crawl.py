@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 from monitor.loopback import Page, bundled_policy
-from tests.conftest import make_pdf
+from tests.conftest import FAST, make_pdf
 
 WEMET = bundled_policy("wemet")
 BELIEVE = bundled_policy("believe")
@@ -209,3 +210,23 @@ def test_reextract_rebuilds_versions_from_snapshots_without_fetching(server, mon
     refused = monitor("reextract", "wemet", check=1)
     assert "would be lost" in refused.stderr and "--force" in refused.stderr
     assert monitor.history("wemet") == after
+
+
+def test_crawl_no_deliver_plans_alerts_for_the_daemon(server, monitor):
+    server.site["/p"] = Page(text=WEMET)
+    slack = f'[alerts.slack]\nwebhook_url = "{server.url}/hooks/slack"\n\n'
+    monitor.sites(("wemet", f"{server.url}/p"), extra=slack)
+    monitor.crawl()
+    server.site["/p"] = Page(text=WEMET + "\nWe sell your contacts to data brokers.\n")
+    monitor("crawl", *FAST, "--no-deliver")
+    assert server.site.posts == []
+    assert [a["state"] for a in json.loads(monitor("alerts", "--json").stdout)] == ["pending"]
+    monitor("alerts", "send")
+    assert len(server.site.posts) == 1
+
+
+def test_a_bad_daemon_key_fails_every_command_that_reads_the_config(monitor):
+    monitor.config.write_text('[daemon]\ntik = 1\n\n[[sites]]\nname = "a"\nurl = "https://x.org/p"\n')
+    for command in (["crawl"], ["sites"]):
+        proc = monitor(*command, check=2)
+        assert "daemon.tik" in proc.stderr and str(monitor.config) in proc.stderr

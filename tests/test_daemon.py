@@ -346,3 +346,17 @@ def test_a_reload_does_not_put_back_the_slot_of_a_crawl_ending_meanwhile(tmp_pat
     assert daemon.due["wemet"] == slot + timedelta(hours=1)  # not `slot` again: crawled at once
     [(last, nxt)] = query(db, "select last_run_at, next_run_at from sites")
     assert (last, nxt) == (stamp(slot), stamp(slot + timedelta(hours=1)))
+
+
+def test_a_first_run_creates_the_database_folder(server, monitor, daemons):
+    server.site["/p"] = Page(text=WEMET)
+    write_sites(monitor.config, [("wemet", f"{server.url}/p", "every 2s")])
+    db = monitor.folder / "new" / "folder" / "monitor.db"
+    with open(daemons.log, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "monitor.cli", "--db", str(db), "run",
+                                 *CRAWL], cwd=monitor.folder, env=monitor.env(),
+                                stdout=subprocess.DEVNULL, stderr=log)
+    daemons.procs.append(proc)
+    wait_for(lambda: db.exists() and versions(db, "wemet") == [1], 30, "version 1", daemons.log)
+    daemons.stop(proc)
+    assert "Traceback" not in daemons.log.read_text()

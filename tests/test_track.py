@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 
 import pytest
 
 from monitor.config import Site
 from monitor.loopback import bundled_policy, chrome, policy_html
 from monitor.plausibility import assess
+from monitor.reextract import reextract
 from monitor.store import Store
-from monitor.track import Fetched, fingerprint, moved_away, track
+from monitor.track import Fetched, extract_text, fingerprint, moved_away, track
 
 SITE = Site(name="wemet", url="https://example.org/privacy")
 WEMET = bundled_policy("wemet")
@@ -35,6 +38,8 @@ def store(tmp_path):
     ("https://x.org/privacy", "https://x.org/account/privacy-policy"),
     ("http://privacy.x.org", "https://privacy.x.org/"),
     ("https://x.org/legal/privacy", "https://x.org/legal/privacy-policy"),
+    ("https://x.org/privacy", "https://x.org/auth/privacy"),
+    ("https://x.org/privacy", "https://x.org/privacy/index.html"),
 ])
 def test_a_policy_that_moves_is_followed(url, final):
     assert moved_away(url, final) is None
@@ -44,6 +49,12 @@ def test_a_policy_that_moves_is_followed(url, final):
     ("https://x.org/privacy", "https://x.org/"),
     ("https://x.org/privacy", "https://x.org/login?next=/privacy"),
     ("https://x.org/privacy", "https://accounts.x.org/signin"),
+    ("https://x.org/privacy", "https://x.org/home"),
+    ("https://x.org/privacy", "https://x.org/index.html"),
+    ("https://x.org/privacy", "https://x.org/en/"),
+    ("https://x.org/privacy", "https://x.org/users/sign_in"),
+    ("https://x.org/privacy", "https://x.org/session/new"),
+    ("https://x.org/legal/privacy", "https://x.org/legal/"),
 ])
 def test_a_redirect_home_or_to_a_login_is_not_the_policy(url, final):
     assert moved_away(url, final)
@@ -64,10 +75,19 @@ def test_short_real_policies_with_error_words_are_policies(sentence):
 def test_a_policy_that_really_shrank_is_recorded_once_it_persists(store):
     track(store, SITE, page(WEMET))
     shrunk = WEMET[: len(WEMET) // 4]
-    outcomes = [track(store, SITE, page(shrunk)).outcome for _ in range(3)]
+    hours = ["2026-01-02T00:00:00.000Z", "2026-01-02T03:00:00.000Z", "2026-01-02T06:00:00.000Z"]
+    outcomes = [track(store, SITE, page(shrunk, at=at)).outcome for at in hours]
     assert outcomes == ["suspect", "suspect", "new"]
     assert [h["version"] for h in store.history("wemet")] == [1, 2]
     assert store.history("wemet")[1]["major"] is True
+    assert reextract(store, SITE) == (2, 2)  # the rebuild keeps the confirmed shrink
+
+
+def test_a_short_outage_is_not_taken_for_a_shrunk_policy(store):
+    track(store, SITE, page(WEMET))
+    shrunk = WEMET[: len(WEMET) // 4]
+    minutes = [f"2026-01-02T00:0{m}:00.000Z" for m in range(5)]
+    assert {track(store, SITE, page(shrunk, at=at)).outcome for at in minutes} == {"suspect"}
 
 
 def test_a_broken_page_that_alternates_never_becomes_a_version(store):
@@ -96,6 +116,43 @@ def test_new_rules_that_give_the_same_text_keep_conditional_requests(store):
     assert store.validators("wemet", SITE.url, fingerprint(tidier))[0] == '"v1"'
 
 
+class Planned:
+    """Records what `track` asks the alerting to plan (the real planner is tested elsewhere)."""
+
+    def __init__(self) -> None:
+        self.changes: list[dict] = []
+
+    def on_change(self, store, site, change_id, change) -> None:
+        self.changes.append(change)
+
+    def on_fetch(self, store, site, ok, error) -> None:
+        pass
+
+
+def test_a_policy_edit_under_new_rules_is_still_alerted(store):
+    planned = Planned()
+    track(store, SITE, page(WEMET), planned)
+    narrower = dataclasses.replace(SITE, remove=("h2",))
+    edited = WEMET + "\nWe sell your contacts and precise location to data brokers.\n"
+    outcome = track(store, narrower, page(edited), planned)
+    assert outcome.change["technical"] is False and outcome.change["major"] is True
+    assert "recipients" in outcome.change["categories"]
+    assert len(planned.changes) == 1  # the edit is alerted; the rule change alone is not
+    track(store, dataclasses.replace(SITE, remove=("h2", "ul")), page(edited), planned)
+    assert len(planned.changes) == 1
+
+
+def test_a_version_from_before_rule_fingerprints_is_not_compared_blindly(tmp_path):
+    store = Store(tmp_path / "m.db")
+    store.sync_sites([(SITE.name, SITE.url)])
+    track(store, SITE, page(WEMET))
+    store.conn.execute("update versions set rules = null")  # as a database from before m002
+    assert store.validators("wemet", SITE.url, fingerprint(SITE)) == (None, None)
+    narrower = dataclasses.replace(SITE, remove=("h2",))
+    outcome = track(store, narrower, page(WEMET), Planned())
+    assert outcome.outcome == "new" and outcome.change["technical"] is True
+
+
 def test_a_304_without_any_version_is_not_taken_as_unchanged(store):
     fetched = Fetched(site="wemet", url=SITE.url, at="t", final_url=SITE.url, status=304)
     assert track(store, SITE, fetched).outcome == "suspect"
@@ -103,11 +160,22 @@ def test_a_304_without_any_version_is_not_taken_as_unchanged(store):
 
 def test_a_crawl_that_lost_a_race_compares_with_the_newest_version(tmp_path):
     """Two crawls of one site at once (the daemon and a hand-run crawl): one version."""
-    first, second = Store(tmp_path / "m.db"), Store(tmp_path / "m.db")
-    first.sync_sites([(SITE.name, SITE.url)])
-    track(first, SITE, page(WEMET))
+    other = Store(tmp_path / "m.db")
+    other.sync_sites([(SITE.name, SITE.url)])
+    track(other, SITE, page(WEMET))
     edited = WEMET + "\nWe share your contacts with data brokers.\n"
-    track(first, SITE, page(edited))
-    # `second` read the database before `first` wrote: the same edit must not make version 3
-    assert track(second, SITE, page(edited)).outcome == "same"
-    assert [h["version"] for h in second.history("wemet")] == [1, 2]
+    results: list = []
+
+    def crawl() -> None:  # a second crawl, in its own thread with its own connection
+        results.append(track(Store(tmp_path / "m.db"), SITE, page(edited)))
+
+    other.conn.execute("begin immediate")  # `other` is writing: the crawl must wait for it
+    racing = threading.Thread(target=crawl)
+    racing.start()
+    time.sleep(1.0)  # the crawl has read version 1, classified against it, and now waits
+    other.add_version("wemet", extract_text(SITE, page(edited)), at="2026-01-01T00:00:01.000Z",
+                      snapshot=None, fetch_id=None, rules=fingerprint(SITE))
+    other.conn.execute("commit")
+    racing.join(timeout=30)
+    assert [r.outcome for r in results] == ["same"]
+    assert [h["version"] for h in other.history("wemet")] == [1, 2]
