@@ -1,4 +1,6 @@
-"""Classifier speed: a 50 KB pair with 10 scattered edits (median, in process) and a 1 MB pair.
+"""Classifier speed: a 50 KB pair with 10 scattered edits (median, in process) and 1 MB pairs:
+40 scattered edits, unrelated texts (the same paragraphs in another order and mix), and unrelated
+texts where no paragraph repeats (every statement new: nothing cached, the most work).
 
 usage: uv run python bench/bench_compare.py
 """
@@ -22,8 +24,9 @@ EDITS = [
 ]
 
 
-def corpus(size: int, seed: int = 1) -> str:
-    """Paragraphs of the bundled policies, shuffled and repeated up to `size` characters."""
+def corpus(size: int, seed: int = 1, unique: str = "") -> str:
+    """Paragraphs of the bundled policies, shuffled and repeated up to `size` characters (each
+    marked '(unique 1)', '(unique 2)', ... when `unique` is given, so that none repeats)."""
     paragraphs = [
         p for f in sorted(POLICIES.glob("*.txt")) for p in f.read_text().splitlines() if p.strip()
     ]
@@ -32,6 +35,8 @@ def corpus(size: int, seed: int = 1) -> str:
     total = 0
     while total < size:
         p = rnd.choice(paragraphs)
+        if unique:
+            p = f"{p} ({unique} {len(out)})"
         out.append(p)
         total += len(p) + 2
     return "\n\n".join(out)
@@ -67,6 +72,8 @@ def main() -> None:
     print(f"1 MB pair, 40 scattered edits: {timed(big, big_after):.0f} ms")
     rewrite = edited(corpus(1_000_000, seed=5), 40)
     print(f"1 MB pair, unrelated texts (worst case): {timed(big, rewrite):.0f} ms")
+    fresh = corpus(1_000_000, seed=6, unique="see note"), corpus(1_000_000, seed=7, unique="cf.")
+    print(f"1 MB pair, unrelated texts, no paragraph repeated: {timed(*fresh):.0f} ms")
 
 
 if __name__ == "__main__":

@@ -126,6 +126,24 @@ def c_wrap72_95(t: str, r: random.Random) -> tuple[str, str] | None:
     return wrap_lines(t, 72), wrap_lines(t, 95)
 
 
+def pdf_lines(text: str, width: int) -> str:
+    """Each line a paragraph of its own, as a PDF converted to HTML gives (one <p> per line of
+    the page); headings, table rows and lines with Markdown links (whose targets a PDF does not
+    show) as they are."""
+    out = []
+    for line in text.split("\n"):
+        if len(line) <= width or is_heading(line) or line.lstrip().startswith("|") or "](" in line:
+            out.append(line)
+            continue
+        lines = textwrap.wrap(line.strip(), width, break_long_words=False)
+        out.append("\n\n".join(lines))
+    return "\n".join(out)
+
+
+def c_pdf_lines(t: str, r: random.Random) -> tuple[str, str] | None:
+    return pdf_lines(t, 72), pdf_lines(t, 95)
+
+
 _ROMAN = {
     "I": 1,
     "II": 2,
@@ -482,6 +500,7 @@ def c_links(t: str, r: random.Random) -> tuple[str, str] | None:
 COSMETIC: dict[str, Perturb] = {
     "wrap60": c_wrap60,
     "wrap72->95": c_wrap72_95,
+    "pdf_lines": c_pdf_lines,
     "renumber": c_renumber,
     "swap_paragraphs": c_swap_paragraphs,
     "swap_items": c_swap_items,

@@ -9,8 +9,13 @@ A single finding raised by section context alone (a list entry under a purpose h
 of its own) is not enough for `major`; `monitor.evidence` says how much each kind of evidence
 proves.
 Everything else (wrapping, numbering, order, case, quotes, spelling, dates, link targets, rewording
-without a new term) is reported as ignored.  `stats` counts statements and the words inserted
-and deleted by the word-level diff of the changed statements (`words_added`, `words_removed`).
+without a new term) is reported as ignored.
+A text largely replaced (few statements kept in place, see `monitor.differ`) is major in itself:
+a finding of kind `replaced` (no category) says so, and the categories come from the concrete
+evidence the judge finds in the new and old statements, read in turn, within a time budget.
+`stats` counts statements and the words inserted and deleted by the word-level diff of the
+changed statements (`words_added`, `words_removed`; for a rewrite of thousands of words, all
+the words of the changed statements).
 """
 
 from __future__ import annotations
@@ -32,12 +37,17 @@ CATEGORIES = (
     "children",
     "security",
 )
+# When judging statements stops once the verdict is major, counted from the start (whatever
+# came before, judging has at least _MIN_S): any pair takes well under 2 s.
+BUDGET_S = 1.3
+REPLACED_BUDGET_S = 0.75  # a text largely replaced: major anyway
+_MIN_S = 0.15
 
 
 @dataclass(frozen=True)
 class Finding:
-    category: str  # one of CATEGORIES
-    kind: str  # "added" | "removed" | "changed"
+    category: str  # one of CATEGORIES ('' for a text largely replaced)
+    kind: str  # "added" | "removed" | "changed" | "replaced"
     before: str  # quoted passage before ('' when added)
     after: str  # quoted passage after ('' when removed)
     section: str  # heading of the section where it sits ('' if none)
@@ -67,7 +77,11 @@ def classify(before: str, after: str) -> Classification:
 
     start = time.perf_counter()
     al = align(before, after)
-    judge = Judge(al.before, al.after)
+    budget = REPLACED_BUDGET_S if al.replaced else BUDGET_S
+    budget = max(_MIN_S, budget - (time.perf_counter() - start))
+    judge = Judge(al.before, al.after, budget, replaced=al.replaced)
+    if al.replaced:
+        judge.findings.append(_replaced(al.before, al.after, al.kept))
     judge.prepare(al.hunks)
     for hunk in al.hunks:
         judge.hunk(hunk)
@@ -102,6 +116,16 @@ def classify(before: str, after: str) -> Classification:
     )
 
 
+def _replaced(before: tuple, after: tuple, kept: int) -> Finding:
+    return Finding(
+        "",
+        "replaced",
+        f"{len(before)} statements, {len(before) - kept} of them gone or moved",
+        f"{len(after)} statements, {len(after) - kept} of them new or moved",
+        "",
+    )
+
+
 def _unique(findings: list[Finding]) -> list[Finding]:
     seen: set[tuple[str, str, str]] = set()
     out = []
@@ -111,7 +135,7 @@ def _unique(findings: list[Finding]) -> list[Finding]:
             seen.add(k)
             out.append(f)
     order = {c: i for i, c in enumerate(CATEGORIES)}
-    return sorted(out, key=lambda f: order[f.category])
+    return sorted(out, key=lambda f: order.get(f.category, -1))
 
 
 def _dedupe(items: list[str]) -> list[str]:
@@ -131,7 +155,7 @@ def format_report(c: Classification, *, color: bool = False) -> str:
     lines = [paint(_BOLD, verdict) + (f": {', '.join(c.categories)}" if c.categories else "")]
     for f in c.findings:
         where = f" (in '{f.section}')" if f.section else ""
-        lines.append(f"\n* {f.category} - {f.kind}{where}")
+        lines.append(f"\n* {f.category or 'text'} - {f.kind}{where}")
         if f.before:
             lines.append("  before: " + paint(_RED, f.before))
         if f.after:

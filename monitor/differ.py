@@ -5,14 +5,20 @@ statement keys finds the changed places (hunks); statements that only moved (the
 frequent on both sides) are taken out, so reordered sections and paragraphs never count as change.
 Inside a hunk, words are diffed with diff-match-patch in its line mode, one token a "line", so
 the cost grows with the number of tokens, never with characters squared, and `Diff_Timeout`
-bounds the worst case.  `pair_statements` pairs the removed and added statements of a hunk by
-similarity (rapidfuzz); `word_changes` and `typo_only` tell what changed inside a pair.
+bounds the worst case.  Before the statement diff, the statements kept in the same order on
+both sides are counted (occurrences matched in turn, longest increasing run, O(n log n)): when
+thousands of statements are out of place (a text reordered or replaced), the diff would only
+run into its timeout, so it is skipped and the changed statements form one hunk
+(`Alignment.kept`; `Alignment.replaced` when under a quarter of the text stayed in place).
+`pair_statements` pairs the removed and added statements of a hunk by similarity (rapidfuzz);
+`word_changes` and `typo_only` tell what changed inside a pair.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections import Counter
+from collections import Counter, defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,6 +31,8 @@ Op = tuple[int, str]
 TIMEOUT_S = 0.5
 _PAIR_CUTOFF = 55.0
 _MAX_PAIRING = 250_000
+_MAX_EDITS = 2000  # statements or words out of place beyond which a diff would take seconds
+_MAX_WORDS = 5000  # changed words beyond which they are counted without a diff
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
 _RED, _GREEN, _DIM, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[2m", "\x1b[0m"
 
@@ -45,6 +53,15 @@ class Alignment:
     after: tuple[Unit, ...]
     hunks: tuple[Hunk, ...]
     moved: int  # statements found elsewhere on the other side
+    kept: int = 0  # statements kept in the same order on both sides (at least)
+
+    @property
+    def replaced(self) -> bool:
+        """Most of the text is new or shuffled: under a quarter of the longer version, and under
+        half of the shorter one, stayed in place."""
+        longer = max(len(self.before), len(self.after))
+        shorter = min(len(self.before), len(self.after))
+        return longer >= 20 and self.kept < longer / 4 and self.kept < shorter / 2
 
 
 def _dmp() -> diff_match_patch:
@@ -91,7 +108,15 @@ def align(before: str | Sequence[Unit], after: str | Sequence[Unit]) -> Alignmen
     memo: dict = {}
     ub = tuple(units(before, memo) if isinstance(before, str) else before)
     ua = tuple(units(after, memo) if isinstance(after, str) else after)
-    ops = diff_sequences([u.key for u in ub], [u.key for u in ua])
+    kb, ka = [u.key for u in ub], [u.key for u in ua]
+    kept = kept_in_order(kb, ka)
+    if len(kb) + len(ka) - 2 * kept > _MAX_EDITS:  # reordered or replaced: one hunk
+        head = _common(kb, ka)
+        tail = _common(kb[head:][::-1], ka[head:][::-1])
+        ops = [(0, kb[:head]), (-1, kb[head : len(kb) - tail]), (1, ka[head : len(ka) - tail])]
+        ops.append((0, kb[len(kb) - tail :]))
+    else:
+        ops = diff_sequences(kb, ka)
     spare_b = Counter(u.key for u in ub) - Counter(u.key for u in ua)
     spare_a = Counter(u.key for u in ua) - Counter(u.key for u in ub)
     hunks: list[Hunk] = []
@@ -123,14 +148,50 @@ def align(before: str | Sequence[Unit], after: str | Sequence[Unit]) -> Alignmen
             ia += len(keys)
     if removed or added:
         hunks.append(Hunk(tuple(removed), tuple(added), *start))
-    return Alignment(ub, ua, tuple(hunks), moved)
+    return Alignment(ub, ua, tuple(hunks), moved, kept)
+
+
+def kept_in_order(a: Sequence[str], b: Sequence[str]) -> int:
+    """How many items of `a` are found in `b` in the same order: the n-th occurrence of an item
+    matched with its n-th occurrence on the other side, the longest increasing run of their
+    places (a lower bound of the longest common subsequence, near it for edited texts)."""
+    places: defaultdict[str, deque[int]] = defaultdict(deque)
+    for j, x in enumerate(b):
+        places[x].append(j)
+    tails: list[int] = []
+    for x in a:
+        if places[x]:
+            j = places[x].popleft()
+            i = bisect.bisect_left(tails, j)
+            tails[i : i + 1] = [j]
+    return len(tails)
+
+
+def _common(a: Sequence[str], b: Sequence[str]) -> int:
+    """Length of the common prefix."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def word_counts(hunks: Sequence[Hunk]) -> dict[str, int]:
     """Words inserted and deleted by the word-level diff of the changed statements (statements
-    that only moved are not in any hunk, so moved text is never counted)."""
+    that only moved are not in any hunk, so moved text is never counted); for many words, those
+    not kept in order (`kept_in_order`), and for a rewrite all of them, with no diff."""
+    # the statements' keys are their words (markers and same-meaning phrases aside): enough to
+    # tell a rewrite (thousands of words without a counterpart), whose words all count
+    gone = Counter(w for h in hunks for u in h.removed for w in u.key.split())
+    new = Counter(w for h in hunks for u in h.added for w in u.key.split())
+    if (new - gone).total() + (gone - new).total() > _MAX_EDITS:
+        return {"words_added": new.total(), "words_removed": gone.total()}
     removed_words = words(" ".join(_joined(h.removed) for h in hunks))
     added_words = words(" ".join(_joined(h.added) for h in hunks))
+    if len(removed_words) + len(added_words) > _MAX_WORDS:  # no diff: the words kept in order
+        kept = kept_in_order(removed_words, added_words)
+        return {"words_added": len(added_words) - kept, "words_removed": len(removed_words) - kept}
     counts = {-1: 0, 0: 0, 1: 0}
     for op, tokens in diff_sequences(removed_words, added_words):  # across hunks: a statement
         counts[op] += len(tokens)  # both moved and edited is diffed with its old self

@@ -16,15 +16,16 @@ from monitor.lexicon import LEXICON
 
 Entities = dict[str, Counter[str]]  # kind -> normalised values and how often they occur
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"(?<![\w.])(?:\+|00)?\d[\d ()./-]{6,}\d(?![\w.]?\d)")
+# (the lookarounds at the start only spare the regex engine attempts that cannot match)
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?=[+\d])(?<![\w.])(?:\+|00)?\d[\d ()./-]{6,}\d(?![\w.]?\d)")
 _SUFFIX = (
     r"Inc|Incorporated|LLC|L\.L\.C|Ltd|Limited|GmbH|AG|S\.A|SA|SAS|SARL|S\.L|B\.V|BV|N\.V|NV|"
     r"Pte\.?\s+Ltd|PLC|Plc|plc|Corp|Corporation|Co\.,?\s+Ltd|Company|UG|AB|Oy|A/S|ApS|AS|SE|"
     r"S\.r\.l|S\.p\.A|K\.K|LLP|LP|Pty\.?\s+Ltd|Group|Holdings"
 )
 _ORG = re.compile(
-    rf"((?:[A-Z][\w&'.-]*\s+(?:(?:[A-Z0-9][\w&'.-]*|of|and|&|de|du)\s+){{0,4}})?[A-Z][\w&'.-]*),?"
+    rf"(?=[A-Z])((?:[A-Z][\w&'.-]*\s+(?:(?:[A-Z0-9][\w&'.-]*|of|and|&|de|du)\s+){{0,4}})?[A-Z][\w&'.-]*),?"
     rf"\s+(?:{_SUFFIX})\b\.?"
 )
 _DATE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}")
@@ -34,12 +35,13 @@ _NUMBER_WORDS = (
     "fifteen|sixteen|seventeen|eighteen|twenty|twenty-four|thirty|sixty|ninety"
 )
 _DURATION = re.compile(
-    rf"\b(\d+|{_NUMBER_WORDS})\s*(?:\(\d+\)\s*)?(?:calendar\s+|business\s+|working\s+)?"
-    r"(hour|day|week|month|year)s?\b",
+    rf"\b(?=[\dotfsen])(\d+|{_NUMBER_WORDS})\s*(?:\(\d+\)\s*)?"
+    r"(?:calendar\s+|business\s+|working\s+)?(hour|day|week|month|year)s?\b",
     re.I,
 )
 _AGE = re.compile(
-    rf"\b(?:under|below|younger than|at least|over|above|older than|age of|aged|ages?)\s+"
+    r"\b(?=[\dubyao])"
+    r"(?:under|below|younger than|at least|over|above|older than|age of|aged|ages?)\s+"
     rf"(?:the\s+age\s+of\s+)?(\d{{1,2}}|{_NUMBER_WORDS})\b|\b(\d{{1,2}})\s+years?\s+(?:of\s+age|old)\b",
     re.I,
 )
@@ -49,13 +51,14 @@ _STREET_WORDS = (
 )
 _ADDRESS = re.compile(
     # PO boxes, '660 4th Street', 'Hauptstrasse 5', 'Rue de Rivoli 12', postcodes (UK, Irish
-    # Eircode, Canadian, US state + ZIP)
+    # Eircode, Canadian, US state + ZIP); each starts with a capital or a digit
+    r"(?=[A-Z0-9])(?:"
     r"\b(?:P\.?\s?O\.?\s?Box|Post Office Box|Postfach|Apartado|Case Postale|BP)\s*\d+"
     rf"|\b\d{{1,5}}[A-Za-z]?,?\s+(?:[A-Z0-9][\w'.-]*\s+){{1,4}}(?:{_STREET_WORDS})\b"
     r"|\b[A-Z][a-z\u00e0-\u00ff]+(?:stra(?:ss|\u00df)e|str\.|gasse|weg|platz|allee|damm|vej|gatan|katu)\s*\d{1,4}"
     r"|\b(?:Rue|Avenue|Via|Viale|Calle|Carrer|Rua|Piazza|Plaza|Boulevard)\s+(?:[\w'-]+\s+){0,4}?\d{1,4}\b"
     r"|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b|\b[AC-FHKNPRTV-Y]\d[\dW]\s?[AC-FHKNPRTV-Y\d]{4}\b"
-    r"|\b[A-Z]\d[A-Z]\s?\d[A-Z]\d\b|\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b"
+    r"|\b[A-Z]\d[A-Z]\s?\d[A-Z]\d\b|\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b)"
 )
 CHANNELS = frozenset({"email", "phone", "address"})  # ways to reach whoever handles data
 _ISO = re.compile(r"\bISO\s?/?(?:IEC\s?)?(\d{4,5})\b", re.I)

@@ -58,6 +58,7 @@ from monitor.lexicon import KEY, LEXICON, Term
 from monitor.sections import Unit, words
 
 _QUOTE_MAX = 360
+MIN_WORK_S = 0.15  # time for the statements of a replaced text, however long the rest took
 _HEADING_ENTITIES = frozenset(
     {"email", "phone", "org", "address"}
 )  # places, ages in headings only name topics
@@ -71,17 +72,27 @@ class Judge:
     """Collects findings and ignored notes over the hunks of one comparison."""
 
     def __init__(
-        self, before: Sequence[Unit], after: Sequence[Unit], budget_s: float = 1.0
+        self,
+        before: Sequence[Unit],
+        after: Sequence[Unit],
+        budget_s: float = 1.0,
+        *,
+        replaced: bool = False,
     ) -> None:
         self.deadline = time.perf_counter() + budget_s
         self.skipped = 0
+        self.replaced = replaced  # most of the text is new: the new statements are read first
+        self._floor = False
+        self._entities: dict[str, entities.Entities] = {}
         self.docs = (signals.plain(_joined(before)), signals.plain(_joined(after)))
+        self._lower: tuple[str, str] | None = None
         self.keys = ({u.key for u in before}, {u.key for u in after})
         self.findings: list[Finding] = []
         self.ignored: list[str] = []
         self.weak: set[tuple[str, str]] = set()  # (category, text) raised by section context alone
         self._doc_digits: tuple[str, ...] | None = None
         self._doc_words: tuple[str, str] | None = None
+        self._doc_vocab: tuple[set[str], set[str]] | None = None
         # the opening: text before the first section heading, or under the title
         self.titles = {
             "",
@@ -100,8 +111,9 @@ class Judge:
         self.doc_words: Counter[str] = Counter()
         for h in hunks:
             text_r, text_a = _joined(h.removed), _joined(h.added)
-            self.doc_words.update(topics.content_words(text_a))
-            self.doc_words.subtract(topics.content_words(text_r))
+            words_r, words_a = topics.content_words(text_r), topics.content_words(text_a)
+            self.doc_words.update(words_a)
+            self.doc_words.subtract(words_r)
             tr, ta = signals.terms(text_r), signals.terms(text_a)
             er, ea = entities.extract(text_r), entities.extract(text_a)
             self.doc_terms.update(ta)
@@ -109,28 +121,42 @@ class Judge:
             for kind in er:
                 self.doc_ents.update({(kind, v): n for v, n in ea[kind].items()})
                 self.doc_ents.subtract({(kind, v): n for v, n in er[kind].items()})
-            self._prepared[id(h)] = (text_r, text_a, tr, ta, er, ea)
+            self._prepared[id(h)] = (text_r, text_a, tr, ta, er, ea, set(words_r), set(words_a))
 
     def hunk(self, h: Hunk) -> None:
         if id(h) not in getattr(self, "_prepared", {}):
             self.prepare([h])
-        text_r, text_a, tr, ta, er, ea = self._prepared[id(h)]
-        self.hunk_words = (set(topics.content_words(text_r)), set(topics.content_words(text_a)))
+        text_r, text_a, tr, ta, er, ea, *hunk_words = self._prepared[id(h)]
+        self.hunk_words = tuple(hunk_words)
         self.ent_delta = self._entity_delta(er, ea)
         self.gone = {t for t in tr if tr[t] > ta[t] and self.doc_terms[t] < 0}
         self.new = {t for t in ta if ta[t] > tr[t] and self.doc_terms[t] > 0}
-        self.negation_moved = _negations(text_r) != _negations(text_a)
+        self._texts = (text_r, text_a)
+        self._negation_moved: bool | None = None
         self.large = len(h.removed) + len(h.added) >= evidence.LARGE_HUNK
         pairs, lone_r, lone_a = pair_statements(list(h.removed), list(h.added))
         work: list[Callable[[], None]] = [partial(self._changed, b, a) for b, a in pairs]
-        work += [partial(self._whole, u, "removed") for u in lone_r]
-        work += [partial(self._whole, u, "added") for u in lone_a]
+        wholes = [partial(self._whole, u, "removed") for u in lone_r]
+        wholes += [partial(self._whole, u, "added") for u in lone_a]
+        if self.replaced:  # within the time budget, new and old statements in turn
+            wholes = _interleave(wholes[len(lone_r) :], wholes[: len(lone_r)])
+        work += wholes
+        if self.replaced and not self._floor:  # whatever the rest took (once, not per hunk),
+            self._floor = True  # some time to find what the new text says
+            self.deadline = max(self.deadline, time.perf_counter() + MIN_WORK_S)
         for n, judge in enumerate(work):
             if self.findings and time.perf_counter() > self.deadline:
                 # The verdict is already major; a whole rewrite must not take minutes.
                 self.skipped += len(work) - n
                 break
             judge()
+
+    @property
+    def negation_moved(self) -> bool:
+        """A negation or restriction word more or fewer in the hunk (counted when first needed)."""
+        if self._negation_moved is None:
+            self._negation_moved = _negations(self._texts[0]) != _negations(self._texts[1])
+        return self._negation_moved
 
     def _entity_delta(self, er: entities.Entities, ea: entities.Entities) -> dict:
         out = {}
@@ -150,18 +176,23 @@ class Judge:
     def _present(self, kind: str, value: str, side: int) -> bool:
         """Whether one version mentions an e-mail, phone or organisation anywhere."""
         if kind == "email":
-            return value in self.docs[side].lower()
+            if self._lower is None:
+                self._lower = (self.docs[0].lower(), self.docs[1].lower())
+            return value in self._lower[side]
         if kind == "phone":
             if self._doc_digits is None:
-                self._doc_digits = tuple(re.sub(r"\D", "", d) for d in self.docs)
+                self._doc_digits = tuple("".join(re.findall(r"\d+", d)) for d in self.docs)
             return value in self._doc_digits[side]
         if kind == "address":
-            return f" {value} " in f" {self._words(side)} "
+            return f" {value} " in self._words(side)
         return self._known_org(value, side)
 
     def _words(self, side: int) -> str:
+        """The words of one version, a space before and after each."""
         if self._doc_words is None:
-            self._doc_words = (" ".join(words(self.docs[0])), " ".join(words(self.docs[1])))
+            before, after = (words(d) for d in self.docs)
+            self._doc_words = (f" {' '.join(before)} ", f" {' '.join(after)} ")
+            self._doc_vocab = (set(before), set(after))
         return self._doc_words[side]
 
     # -- a changed statement ------------------------------------------------------------------
@@ -258,9 +289,16 @@ class Judge:
             and not signals.heading_category(u.section)
         )
 
+    def _extract(self, text: str) -> entities.Entities:
+        """The entities of a statement (read only: shared by the rules that look at them)."""
+        found = self._entities.get(text)
+        if found is None:
+            found = self._entities[text] = entities.extract(text)
+        return found
+
     def _same_channels(self, u: Unit, kind: str) -> bool:
         """A statement naming only addresses the other version still gives: no contact change."""
-        found = entities.extract(u.text)
+        found = self._extract(u.text)
         values = [("email", v) for v in found["email"]] + [("phone", v) for v in found["phone"]]
         other = 1 if kind == "removed" else 0
         return bool(values) and all(self._present(k, v, other) for k, v in values)
@@ -320,7 +358,10 @@ class Judge:
         tokens = org.split()
         base = entities.base_name(org).split()
         suffix = tokens[len(base) :]
-        text = f" {self._words(side)} "
+        text = self._words(side)
+        assert self._doc_vocab is not None
+        if not self._doc_vocab[side].issuperset(base[-1:]):
+            return False  # (the last word of the name is nowhere: spares long searches)
         for k in range(1, len(base) + 1):
             tail = " ".join(base[-k:] + suffix)
             if len(tail) >= 4 and (suffix or k == len(base)) and f" {tail} " in text:
@@ -338,7 +379,7 @@ class Judge:
         section: str = "",
         intro: bool = False,
     ) -> set[str]:
-        eb, ea = entities.extract(tb), entities.extract(ta)
+        eb, ea = self._extract(tb), self._extract(ta)
         context = f"{tb} {ta} {section}".lower()  # a table row's meaning is in its section
         chrome = bool(LEXICON.chrome.search(f"{tb} {ta}"))
         about_data = not chrome and bool(LEXICON.practice.search(context))
@@ -365,6 +406,12 @@ class Judge:
                 if cat:
                     cats.add(cat)
         return cats
+
+
+def _interleave(first: list, second: list) -> list:
+    out = [x for pair in zip(first, second, strict=False) for x in pair]
+    n = min(len(first), len(second))
+    return out + first[n:] + second[n:]
 
 
 def _flip_category(before: str, after: str) -> str | None:
@@ -405,8 +452,15 @@ def _context_only(category: str, text: str) -> bool:
     )
 
 
+# a word of _FLIPS, as `words` cuts words (runs of letters and digits)
+_FLIP_WORD = re.compile(
+    r"(?<![^\W_])(?:" + "|".join(sorted(w for w in _FLIPS if w.isalnum())) + r")(?![^\W_])"
+)
+
+
 def _negations(text: str) -> int:
-    return sum(1 for w in words(signals.without_idioms(text)) if w in _FLIPS)
+    """How many negation or restriction words a text has (`words` of it that are in _FLIPS)."""
+    return len(_FLIP_WORD.findall(signals.plain(signals.without_idioms(text)).lower()))
 
 
 def _negation_changed(before: str, after: str) -> bool:

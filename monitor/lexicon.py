@@ -22,7 +22,9 @@ class Term:
 @dataclass(frozen=True)
 class Lexicon:
     terms: tuple[Term, ...]
-    all_terms: re.Pattern[str]  # one alternation, longest patterns first; group t<i> = terms[i]
+    all_terms: re.Pattern[str]  # all terms in one alternation, for lower-case text
+    # by first character: a regex of the terms that may match there (group t<i>) and the terms
+    candidates: dict[str, tuple[re.Pattern[str], tuple[Term, ...]]]
     frames: tuple[tuple[str, re.Pattern[str]], ...]  # in order of precedence
     headings: tuple[tuple[str, re.Pattern[str]], ...]
     banners: re.Pattern[str]
@@ -37,6 +39,7 @@ class Lexicon:
     restrictions: frozenset[str]
     spelling: dict[str, str]
     equivalents: tuple[tuple[re.Pattern[str], str], ...]  # same-meaning phrases, canonical form
+    any_equivalent: re.Pattern[str]  # any of them (most keys have none: one search, not 15)
     places: re.Pattern[str]
 
 
@@ -44,17 +47,44 @@ def _alternation(patterns: list[str]) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in patterns) + r")\b", re.I)
 
 
-def _combined(terms: list[Term]) -> re.Pattern[str]:
-    """One regex for all terms, branches grouped by first letter: Python's re tries the
-    alternatives one by one, so a lookahead on the first letter saves most of the attempts."""
+def _combined(
+    terms: list[Term],
+) -> tuple[re.Pattern[str], dict[str, tuple[re.Pattern[str], tuple[Term, ...]]]]:
+    """One regex for all terms, to run on lower-case text, and by first character the terms
+    that may match there.  Python's re tries alternatives one by one but skips at once one whose
+    first item is a literal that does not match: so the terms are grouped by their first letter
+    (`d(?:ata brokers?|...)`), with no group per term; which term matched is then found by the
+    candidates' own regex, in the same order (longest first)."""
+    groups: dict[str, list[Term]] = {}
+    others: list[Term] = []  # terms that do not start with a plain letter: '(?:data )?con...'
+    for t in terms:
+        if re.search(r"(?<!\\)[A-Z]", t.name):
+            raise ValueError(f"lexicon: write term patterns in lower case: {t.name!r}")
+        first = t.name[0]
+        if first.isalnum() and t.name[1:2] not in ("?", "*", "{", "+"):
+            groups.setdefault(first, []).append(t)
+        else:
+            others.append(t)
+    branches = [f"{c}(?:{'|'.join(f'(?:{t.name[1:]})' for t in ts)})" for c, ts in groups.items()]
+    branches += [f"(?:{t.name})" for t in others]
+
+    def which(ts: tuple[Term, ...]) -> tuple[re.Pattern[str], tuple[Term, ...]]:
+        alternatives = "|".join(f"(?P<t{i}>{t.name})" for i, t in enumerate(ts))
+        return re.compile(rf"(?:{alternatives})\b"), ts
+
+    candidates = {c: which((*ts, *others)) for c, ts in groups.items()}
+    candidates[""] = which(tuple(others))
+    return re.compile(r"\b(?:" + "|".join(branches) + r")\b"), candidates
+
+
+def _literals(names: list[str]) -> re.Pattern[str]:
+    """Any of the names (in this order of preference), grouped by first character (see
+    `_combined`: re skips a group whose first letter does not match)."""
     groups: dict[str, list[str]] = {}
-    for i, t in enumerate(terms):
-        first = t.name[0].lower()
-        literal = first.isalnum() and t.name[1:2] not in ("?", "*", "{", "|")
-        groups.setdefault(first if literal else "", []).append(f"(?P<t{i}>{t.name})")
-    branches = [f"(?={re.escape(c)})(?:{'|'.join(alts)})" for c, alts in groups.items() if c]
-    branches += ["|".join(groups.get("", []))] if groups.get("") else []
-    return re.compile(r"\b(?:" + "|".join(branches) + r")\b", re.I)
+    for n in names:
+        groups.setdefault(n[0], []).append(re.escape(n[1:]))
+    branches = [f"{re.escape(c)}(?:{'|'.join(rest)})" for c, rest in groups.items()]
+    return re.compile(r"\b(?:" + "|".join(branches) + r")\b")
 
 
 def load(path: Path = PATH) -> Lexicon:
@@ -70,11 +100,13 @@ def load(path: Path = PATH) -> Lexicon:
     cosmetic = data["cosmetic"]
     spelling = {uk: us for uk, us in cosmetic["spelling"]}
     names = sorted({n.strip() for n in data["places"]["names"].split(",") if n.strip()}, key=len)
-    places = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in reversed(names)) + r")\b")
+    places = _literals(list(reversed(names)))
     terms.sort(key=lambda t: (-len(t.name), -t.weight))
+    all_terms, candidates = _combined(terms)
     return Lexicon(
         terms=tuple(terms),
-        all_terms=_combined(terms),
+        all_terms=all_terms,
+        candidates=candidates,
         frames=tuple((c, _alternation(p)) for c, p in data["frames"].items()),
         headings=tuple((c, _alternation(p)) for c, p in data["headings"].items()),
         banners=_alternation(cosmetic["banners"]),
@@ -91,6 +123,10 @@ def load(path: Path = PATH) -> Lexicon:
         equivalents=tuple(
             (re.compile(rf"(?<!\w)(?:{p})(?!\w)"), c)
             for p, c in cosmetic.get("equivalents", [])
+        ),
+        any_equivalent=re.compile(
+            r"(?<!\w)(?:" + "|".join(f"(?:{p})" for p, _ in cosmetic.get("equivalents", []))
+            + r")(?!\w)"
         ),
         places=places,
     )

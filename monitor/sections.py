@@ -96,7 +96,9 @@ def clean(text: str) -> str:
     text = _MD_IMAGE.sub(r"\1", text)
     text = _MD_LINK.sub(r"\1", text)
     text = _MD_REF.sub(r"\1", text)
-    text = _NEW_TAB.sub("", text)
+    lower = text.lower()
+    if "new tab" in lower or "new window" in lower:  # (the regex alone is slow on long texts)
+        text = _NEW_TAB.sub("", text)
     return _CF_EMAIL.sub("", text)
 
 
@@ -125,14 +127,18 @@ def _fix_mojibake(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """Lower-case words of a text, link targets and British spellings normalised."""
-    text = _URL.sub(" ", text.lower())
-    spelling = LEXICON.spelling
-    return [spelling.get(w, w) for w in _WORD.findall(text)]
+    text = text.lower()
+    if "http" in text or "www." in text:
+        text = _URL.sub(" ", text)
+    found = _WORD.findall(text)
+    return list(map(LEXICON.spelling.get, found, found))
 
 
 def key_of(text: str) -> str:
     """Comparison key: the words without marker, same-meaning phrases in one form."""
     key = " ".join(words(strip_marker(text)))
+    if not LEXICON.any_equivalent.search(key):
+        return key
     for pattern, canonical in LEXICON.equivalents:
         if pattern.search(key):
             key = " ".join(pattern.sub(canonical, key).split())
@@ -297,7 +303,56 @@ def _blocks(text: str) -> list[tuple[str, bool]]:
         elif line.startswith("|"):
             flush()
     flush()
-    return blocks
+    return _rejoined(blocks, width)
+
+
+def _rejoined(blocks: list[tuple[str, bool]], width: int) -> list[tuple[str, bool]]:
+    """Paragraphs cut in the middle of a sentence joined back (a PDF converted to HTML gives one
+    paragraph per line, and the two versions cut the same sentence at different places).  Only
+    a paragraph as long as a full line can be cut so: short ones (menu entries, list items,
+    labels) stay apart.  A numbered line taken for a heading ('4. Service Providers. We may
+    share data with our third-' / 'party service providers') is no heading when cut so."""
+    out: list[tuple[str, bool]] = []
+    for text, heading in blocks:
+        glue = None
+        if out and not heading and len(out[-1][0]) >= width * 0.6:
+            if not out[-1][1] or not _HEADING_MD.match(out[-1][0]):
+                glue = _carries_on(out[-1][0], text)
+        if glue is None:
+            out.append((text, heading))
+        else:
+            out[-1] = (f"{out[-1][0]}{glue}{text}", False)
+    return out
+
+
+# words a sentence does not end with: the clause carries on ('... under the age of' / '16.')
+_CLAUSE_WORDS = frozenset(
+    "a an the and or nor but of to for from by with without in on at as than under over within "
+    "about into upon via per between among including such that which who whose whom our your "
+    "their its his her this these those is are was were be been may might will would shall "
+    "should can could must not no any all each every if when where whether".split()
+)
+
+
+def _carries_on(block: str, nxt: str) -> str | None:
+    """How the paragraph `nxt` carries on the sentence of `block` ('' or ' '), or None when it
+    does not.  It does when `block` ends without final punctuation and `nxt` starts in lower
+    case ('We will keep your verification' / 'photo to scan ...'), when `block` ends in a word
+    no sentence ends with ('... under the age of' / '16.', '... shared with' / 'Google'), and,
+    without a space, after a hyphen or a slash cut at the end of a line ('third-' / 'party').
+    Headings, list items and table rows stay apart."""
+    if block.startswith("|") or nxt.startswith("|") or _BULLET.match(nxt):
+        return None
+    if block[-1:] in ("-", "/") and block[-2:-1].isalnum() and nxt[:1].isalnum():
+        return ""
+    last = block.rsplit(None, 1)[-1]
+    if last in _CLAUSE_WORDS:
+        return " "
+    if not re.search(r"[a-z0-9,]$", block):
+        return None
+    if re.match(r"\d+\s+[a-z]", nxt):  # a number in the clause: '... for' / '30 days'
+        return None if block[-1].isdigit() else " "
+    return " " if nxt[:1].islower() and not _NUMBER.match(nxt) else None
 
 
 def _continues(current: list[str], line: str) -> bool:

@@ -34,10 +34,13 @@ def plain(text: str) -> str:
 def terms(text: str) -> Counter[Term]:
     """Lexicon terms found in a text, in one pass: at each place the longest pattern wins."""
     found: Counter[Term] = Counter()
-    table = LEXICON.terms
-    for m in LEXICON.all_terms.finditer(plain(text)):
-        if m.lastgroup and m.end() > m.start():
-            found[table[int(m.lastgroup[1:])]] += 1
+    text = plain(text).lower()
+    candidates = LEXICON.candidates
+    for m in LEXICON.all_terms.finditer(text):
+        regex, table = candidates.get(text[m.start()], candidates[""])
+        which = regex.match(text, m.start())
+        if which and which.lastgroup:
+            found[table[int(which.lastgroup[1:])]] += 1
     return found
 
 

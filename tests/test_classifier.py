@@ -111,3 +111,13 @@ def test_postal_address_and_idioms():
         "If you have questions, please do not hesitate to contact us at any time.",
     )
     assert not polite.major
+
+
+def test_replaced_text_is_major_and_says_so():
+    policies = Path(__file__).parent.parent / "monitor" / "data" / "policies"
+    before = (policies / "believe.txt").read_text()
+    after = (policies / "generic-services.txt").read_text()
+    c = classify(before, after)
+    assert c.major and c.findings[0].kind == "replaced" and c.findings[0].category == ""
+    assert c.categories  # concrete evidence from the statements still names categories
+    assert "text - replaced" in format_report(c)

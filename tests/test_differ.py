@@ -1,8 +1,9 @@
 """Differ and statement parsing: pure functions over text."""
 
+import random
 from pathlib import Path
 
-from monitor.differ import align, diff_words, render_diff
+from monitor.differ import align, diff_words, kept_in_order, render_diff, word_counts
 from monitor.sections import clean, split_sentences, strip_marker, units
 
 POLICIES = Path(__file__).parent.parent / "monitor" / "data" / "policies"
@@ -85,3 +86,43 @@ def test_clean_fixes_mojibake_links_and_quotes():
     assert clean("childâ€™s") == "child's"
     assert clean('see [our notice](https://x.org/a "t")') == "see our notice"
     assert clean("\u201cquoted\u201d") == '"quoted"'
+
+
+def test_kept_in_order_counts_statements_left_in_place():
+    assert kept_in_order(list("abcde"), list("abXde")) == 4
+    assert kept_in_order(list("abcde"), list("edcba")) == 1
+    assert kept_in_order(list("aab"), list("aba")) == 2  # n-th occurrence matched with n-th
+
+
+def test_shuffled_text_is_one_hunk_without_statement_diff():
+    sentences = [f"We keep record number {i} of your data for backups." for i in range(3000)]
+    shuffled = sentences[:]
+    random.Random(1).shuffle(shuffled)
+    al = align("\n\n".join(sentences[:2500]), "\n\n".join(shuffled))
+    assert al.replaced and len(al.hunks) == 1
+    assert len(al.hunks[0].added) == 500 and not al.hunks[0].removed  # the rest only moved
+    assert word_counts(al.hunks)["words_added"] > 0
+
+
+def test_edited_text_is_not_replaced():
+    text = (POLICIES / "wemet.txt").read_text()
+    al = align(text, text.replace("personal", "private", 3))
+    assert not al.replaced and al.kept >= len(al.before) - 3
+
+
+def test_paragraph_cut_mid_sentence_is_one_statement():
+    line = "x" * 50
+    text = f"{line}\n\nWe will keep your verification\n\nphoto to scan it.\n\n"
+    text += "All the data we collect is shared with\n\nGoogle.\n\nShared with\n\nAcme."
+    texts = [u.text for u in units(text)]
+    assert "We will keep your verification photo to scan it." in texts
+    assert "All the data we collect is shared with Google." in texts
+    assert "Shared with" in texts  # a short paragraph (a label, a menu entry) stays apart
+
+
+def test_headings_list_items_and_table_rows_stay_apart_from_cut_paragraphs():
+    long = "We collect the following information about the people who use the service and"
+    text = f"{long}\n\n- your name\n\n{long}\n\n| a | b |\n\n# Cookies\n\n{long}\n\n## more"
+    got = [(u.text, u.heading) for u in units(text)]
+    assert ("- your name", False) in got and ("# Cookies", True) in got and ("## more", True) in got
+    assert sum(1 for t, _ in got if t == long) == 3
