@@ -106,6 +106,8 @@ def change_text(p: dict[str, Any], places: list[Place]) -> str:
 
 def finding_title(f: dict[str, Any]) -> str:
     where = f" (in '{f['section']}')" if f.get("section") else ""
+    if not f["category"]:  # the classifier's "text replaced" finding belongs to no category
+        return f"the policy's text was {f['kind']}{where}"
     return f"{f['category']} - {f['kind']}{where}"
 
 
