@@ -12,10 +12,24 @@ from pathlib import Path
 
 import pytest
 
+from monitor.config import Site
 from monitor.loopback import LoopbackServer
+from monitor.store import Store
 
 # Crawls in tests skip AutoThrottle's first-request delay; everything else stays as shipped.
 FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "DOWNLOAD_DELAY=0"]
+
+
+SITE = Site(name="wemet", url="https://example.org/privacy")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A real SQLite store in a temporary folder, knowing the site SITE."""
+    s = Store(tmp_path / "m.db")
+    s.sync_sites([(SITE.name, SITE.url)])
+    yield s
+    s.close()
 
 
 @pytest.fixture

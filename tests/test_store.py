@@ -6,27 +6,18 @@ import sqlite3
 
 import pytest
 
-from monitor.config import Site
 from monitor.errors import StoreError
 from monitor.loopback import bundled_policy
 from monitor.store import MIGRATIONS, Store
 from monitor.track import Fetched, track
+from tests.conftest import SITE
 
-SITE = Site(name="wemet", url="https://example.org/privacy")
 WEMET = bundled_policy("wemet")
 
 
 def fetched(body: str, at: str = "2026-01-01T00:00:00.000Z", **kw) -> Fetched:
     return Fetched(site="wemet", url=SITE.url, at=at, final_url=SITE.url, status=200,
                    body=body.encode(), content_type="text/plain; charset=utf-8", **kw)
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "m.db")
-    s.sync_sites([(SITE.name, SITE.url)])
-    yield s
-    s.close()
 
 
 def test_migrations_are_recorded_and_the_file_is_wal(tmp_path):

@@ -8,28 +8,19 @@ import time
 
 import pytest
 
-from monitor.config import Site
 from monitor.loopback import bundled_policy, chrome, policy_html
 from monitor.plausibility import assess
 from monitor.reextract import reextract
 from monitor.store import Store
 from monitor.track import Fetched, extract_text, fingerprint, moved_away, track
+from tests.conftest import SITE
 
-SITE = Site(name="wemet", url="https://example.org/privacy")
 WEMET = bundled_policy("wemet")
 
 
 def page(text: str, at: str = "2026-01-01T00:00:00.000Z", **kw) -> Fetched:
     return Fetched(site="wemet", url=SITE.url, at=at, final_url=SITE.url, status=200,
                    body=chrome(policy_html(text)).encode(), content_type="text/html", **kw)
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "m.db")
-    s.sync_sites([(SITE.name, SITE.url)])
-    yield s
-    s.close()
 
 
 @pytest.mark.parametrize("url, final", [
