@@ -105,14 +105,19 @@ def alerts_test(monitor, port: int, mode: str, trusted: Path) -> subprocess.Comp
                           cwd=monitor.folder, env=env, capture_output=True, text=True, timeout=30)
 
 
-@pytest.mark.parametrize("mode", ["starttls", "smtps"])
-def test_email_is_delivered_over_tls_with_login_only_after_tls(monitor, certs, mode):
+def send_test(monitor, certs, mode: str, trusted: str):
+    """Serve TLS SMTP with the server's certificate; send a test mail trusting `trusted`."""
     controller, inbox = serve(mode, certs["server"])
     controller.start()
     try:
-        proc = alerts_test(monitor, controller.port, mode, trusted=certs["server"][0])
+        return alerts_test(monitor, controller.port, mode, trusted=certs[trusted][0]), inbox
     finally:
         controller.stop()
+
+
+@pytest.mark.parametrize("mode", ["starttls", "smtps"])
+def test_email_is_delivered_over_tls_with_login_only_after_tls(monitor, certs, mode):
+    proc, inbox = send_test(monitor, certs, mode, trusted="server")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "email: test sent" in proc.stdout
     [mail] = inbox.messages
@@ -124,12 +129,7 @@ def test_email_is_delivered_over_tls_with_login_only_after_tls(monitor, certs, m
 
 @pytest.mark.parametrize("mode", ["starttls", "smtps"])
 def test_untrusted_certificate_is_refused_and_nothing_is_sent(monitor, certs, mode):
-    controller, inbox = serve(mode, certs["server"])
-    controller.start()
-    try:
-        proc = alerts_test(monitor, controller.port, mode, trusted=certs["stranger"][0])
-    finally:
-        controller.stop()
+    proc, inbox = send_test(monitor, certs, mode, trusted="stranger")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "email: test failed" in proc.stderr  # test messages are tried once
     assert "CERTIFICATE_VERIFY_FAILED" in proc.stderr and "self-signed" in proc.stderr
