@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Any
 
 from monitor.lexicon import LEXICON, Term
 
@@ -46,12 +47,7 @@ def terms(text: str) -> Counter[Term]:
 
 def frame(text: str) -> str | None:
     """Category of the earliest data-practice verb of a sentence ('we may share' -> recipients)."""
-    best: tuple[int, str] | None = None
-    for category, regex in LEXICON.frames:
-        m = regex.search(text)
-        if m and (best is None or m.start() < best[0]):
-            best = (m.start(), category)
-    return best[1] if best else None
+    return earliest(LEXICON.frames, text)
 
 
 def frames(text: str) -> set[str]:
@@ -60,9 +56,14 @@ def frames(text: str) -> set[str]:
 
 def heading_category(heading: str) -> str | None:
     """Category a heading names; the earliest match wins ('How we use the data we collect')."""
+    return earliest(LEXICON.headings, heading)
+
+
+def earliest(patterns: Any, text: str) -> str | None:
+    """The category of whichever (category, regex) pattern matches earliest in `text`."""
     best: tuple[int, str] | None = None
-    for category, regex in LEXICON.headings:
-        m = regex.search(heading)
+    for category, regex in patterns:
+        m = regex.search(text)
         if m and (best is None or m.start() < best[0]):
             best = (m.start(), category)
     return best[1] if best else None

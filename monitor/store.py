@@ -129,6 +129,7 @@ class Version:
     first_seen: str
     last_seen: str
     rules: str | None = None  # fingerprint of the extraction rules that made the text
+    snapshot: str | None = None  # hash of the raw bytes it was extracted from
 
 
 @dataclass(frozen=True)
@@ -302,7 +303,7 @@ class Store:
         return Version(site=row["site"], number=row["number"], hash=row["hash"],
                        text=unpack(row["text"]), size=row["size"],
                        first_seen=row["first_seen"], last_seen=row["last_seen"],
-                       rules=row["rules"])
+                       rules=row["rules"], snapshot=row["snapshot"])
 
     def find_text(self, site: str, text_hash: str) -> int | None:
         """The newest version of `site` whose text has this hash (a page variant coming back)."""

@@ -86,7 +86,7 @@ def track(store: Store, site: Site, fetched: Fetched, alerting: Alerting | None 
         if not same_rules:  # new rules, same text: the version stands under them too
             store.adopt_rules(site.name, latest.number, rules)
         return record(store, site, fetched, "same", None, alerting, number=latest.number)
-    return record_version(store, site, fetched, text, rules, alerting)
+    return record_version(store, site, fetched, text, rules, latest, alerting)
 
 
 def fingerprint(site: Site) -> str:
@@ -205,12 +205,11 @@ def keep_snapshot(store: Store, fetched: Fetched, outcome: str) -> str | None:
 
 
 def record_version(store: Store, site: Site, fetched: Fetched, text: str, rules: str,
-                   alerting: Alerting | None) -> Outcome:
+                   previous: Version | None, alerting: Alerting | None) -> Outcome:
     """A new version, its change and its alerts: classified first, then written at once.
 
     The newest version is read again inside the write transaction: had another crawl of the
     site recorded one meanwhile, the text is compared (and classified) against that one."""
-    previous = store.latest(site.name)
     text_hash = digest(text.encode("utf-8"))
     for _ in range(5):
         if previous and previous.hash == text_hash:
@@ -240,11 +239,9 @@ def judge(store: Store, site: Site, previous: Version, text: str, rules: str) ->
 
 def reextracted(store: Store, site: Site, version: Version) -> str | None:
     """`version`'s snapshot extracted under the site's current rules (None if it cannot be)."""
-    key = store.query("select snapshot from versions where site = ? and number = ?",
-                      [site.name, version.number])[0][0]
-    if not key:
+    if not version.snapshot:
         return None
-    body, content_type = store.snapshot(key)
+    body, content_type = store.snapshot(version.snapshot)
     try:
         from monitor.extract import extract
 
