@@ -12,7 +12,7 @@ import statistics
 import time
 from pathlib import Path
 
-from monitor.classifier import classify
+from monitor.classify import classify
 
 POLICIES = Path(__file__).parent.parent / "monitor" / "data" / "policies"
 EDITS = [

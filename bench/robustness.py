@@ -27,7 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.classifier import Classification, classify
+from monitor.classify import classify
+from monitor.records import Classification
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "monitor" / "data" / "policies"

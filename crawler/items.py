@@ -1,5 +1,5 @@
 """Items: the spider yields `Fetched` (a dataclass item) for every site, page or error."""
 
-from monitor.track import Fetched
+from monitor.records import Fetched
 
 __all__ = ["Fetched"]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from scrapy import Request
+from typing import Any
+
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 
 from monitor.store import Store, now
 
@@ -14,11 +17,15 @@ class ConditionalRequestMiddleware:
 
     def __init__(self, db_path: str) -> None:
         self.db_path = db_path
-        self.store: Store | None = None
+        self.store: Store | None = None  # opened on the first request, closed with the spider
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
-        return cls(crawler.settings.get("MONITOR_DB"))
+        if not crawler.settings.get("MONITOR_DB"):
+            raise NotConfigured("MONITOR_DB is needed for conditional requests")
+        middleware = cls(crawler.settings.get("MONITOR_DB"))
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
 
     def process_request(self, request: Request, spider: object = None) -> None:
         site = request.meta.get("site")
@@ -35,3 +42,8 @@ class ConditionalRequestMiddleware:
         if last_modified and b"If-Modified-Since" not in request.headers:
             request.headers[b"If-Modified-Since"] = last_modified
         return None
+
+    def spider_closed(self, spider: Any = None) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None

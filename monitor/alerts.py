@@ -34,19 +34,16 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from monitor.clock import parse_time, stamp
 from monitor.config import Config, Site
-from monitor.errors import AlertError, ConfigError, StoreError, TransientAlertError
+from monitor.errors import AlertError, StoreError, TransientAlertError
+from monitor.records import Change
 from monitor.store import Store, Version
 from monitor.store import now as now_text
 
 log = logging.getLogger(__name__)
 
-KEYS = {"on", "categories", "failures", "email", "slack", "apprise"}
-CHANNEL_KEYS = {"email": {"smtp_url", "from", "to"}, "slack": {"webhook_url"},
-                "apprise": {"urls"}}
 FLAPPING = timedelta(days=30)
 MAX_ATTEMPTS = 8
 MIN_WINDOW = timedelta(hours=24)
@@ -54,100 +51,6 @@ FIRST_BACKOFF = timedelta(minutes=1)
 MAX_BACKOFF = timedelta(hours=4)
 LEASE = timedelta(minutes=15)  # longer than any send's timeouts: a 'sending' row older is stale
 MAX_STORED_FINDINGS = 50
-
-
-# --- configuration ---
-
-@dataclass(frozen=True)
-class Policy:
-    """Which changes are alerted, and after how many failed fetches."""
-
-    on: str = "major"  # major | any | categories
-    categories: tuple[str, ...] = ()
-    failures: int = 3
-
-    def wants(self, change: dict[str, Any]) -> bool:
-        if self.on == "any":
-            return True
-        if self.on == "categories":
-            return bool(set(change.get("categories") or []) & set(self.categories))
-        return change.get("major") is True
-
-
-def check_config(config: Config) -> None:
-    """Check `[alerts]` at load time: a bad key fails with the file and `alerts.x.y`."""
-    raw, file = config.alerts, str(config.path)
-    for key in raw:
-        if key not in KEYS:
-            raise ConfigError(f"unknown key (allowed: {', '.join(sorted(KEYS))})", file=file,
-                              key=f"alerts.{key}")
-    policy_of(raw, file)
-    for name in CHANNEL_KEYS:
-        if name in raw:
-            check_channel(name, raw[name], file)
-    configured = {"email", "slack", "apprise"} & set(raw)
-    for site in config.sites:
-        for name in site.notify or ():
-            if name not in configured:
-                raise ConfigError(f"channel '{name}' has no [alerts.{name}] table", file=file,
-                                  site=site.name, key="notify")
-
-
-def policy_of(raw: dict[str, Any], file: str = "") -> Policy:
-    categories = raw.get("categories", [])
-    on = raw.get("on", "categories" if categories else "major")
-    if on not in ("major", "any", "categories"):
-        raise ConfigError('must be "major", "any" or "categories"', file=file, key="alerts.on")
-    if categories or on == "categories":
-        check_categories(categories, on, file)
-    failures = raw.get("failures", 3)
-    if isinstance(failures, bool) or not isinstance(failures, int) or failures < 1:
-        raise ConfigError("must be a whole number, 1 or more", file=file, key="alerts.failures")
-    return Policy(on=on, categories=tuple(categories), failures=failures)
-
-
-def check_categories(categories: Any, on: str, file: str) -> None:
-    from monitor.classifier import CATEGORIES  # only here: the classifier is slower to import
-
-    if on != "categories" or not isinstance(categories, list) or not categories \
-            or any(c not in CATEGORIES for c in categories):
-        raise ConfigError(f'with on = "categories", a list of: {", ".join(CATEGORIES)}',
-                          file=file, key="alerts.categories")
-
-
-def check_channel(name: str, table: Any, file: str) -> None:
-    prefix = f"alerts.{name}"
-    if not isinstance(table, dict):
-        raise ConfigError("must be a table", file=file, key=prefix)
-    for key in table:
-        if key not in CHANNEL_KEYS[name]:
-            raise ConfigError(f"unknown key (allowed: {', '.join(sorted(CHANNEL_KEYS[name]))})",
-                              file=file, key=f"{prefix}.{key}")
-    for key in sorted(CHANNEL_KEYS[name]):
-        value = table.get(key)
-        many = key in ("to", "urls")
-        if isinstance(value, str) and many:
-            value = [value]
-        if not (isinstance(value, str) and value) and not (
-                many and isinstance(value, list) and value
-                and all(isinstance(v, str) and v for v in value)):
-            wanted = "a string or a list of strings" if many else "a string"
-            raise ConfigError(f"missing or not {wanted}", file=file, key=f"{prefix}.{key}")
-    schemes = {"smtp_url": ("smtp", "smtps"), "webhook_url": ("http", "https")}
-    for key, allowed in schemes.items():
-        if key in table:
-            check_scheme(table[key], allowed, file=file, key=f"{prefix}.{key}")
-
-
-def check_scheme(value: str, allowed: tuple[str, ...], *, file: str, key: str) -> None:
-    """A URL with one of the `allowed` schemes (a value that is all `${VAR}` is checked later)."""
-    if value.startswith("${") and value.endswith("}"):
-        return
-    parts = urlsplit(value)
-    if parts.scheme not in allowed or not parts.netloc:
-        # the value itself may hold a secret: name only what is wrong
-        raise ConfigError(f"must be a {' or '.join(s + '://' for s in allowed)} URL",
-                          file=file, key=key)
 
 
 # --- planning, inside the transaction that records the change or the fetch ---
@@ -158,24 +61,23 @@ class Alerts:
     def __init__(self, config: Config) -> None:
         from monitor.channels import channel_names
 
-        self.policy = policy_of(config.alerts, str(config.path))
-        self.channels = channel_names(config.alerts)
+        self.settings = config.alerts
+        self.channels = channel_names(config.alerts.channels)
 
     def channels_for(self, site: Site) -> list[str]:
         if site.notify is None:
             return self.channels
         return [c for c in self.channels if c.split(":")[0] in site.notify]
 
-    def on_change(self, store: Store, site: Site, change_id: int,
-                  change: dict[str, Any]) -> None:
+    def on_change(self, store: Store, site: Site, change: Change) -> None:
         channels = self.channels_for(site)
-        if not channels or not self.policy.wants(change):
+        if not channels or not self.settings.wants(change.major, change.categories):
             return
-        payload = change_payload(store, site, change_id, change)
-        flapping = flaps(store, site.name, change.get("restores"), payload["to_date"])
+        payload = change_payload(store, site, change)
+        flapping = flaps(store, site.name, change.restores, payload["to_date"])
         for channel in channels:
             plan(store, change_key(payload, channel), site.name, channel, "change", payload,
-                 change_id=change_id, skipped=flapping)
+                 change_id=change.id, skipped=flapping)
 
     def on_fetch(self, store: Store, site: Site, ok: bool, error: str | None) -> None:
         channels = self.channels_for(site)
@@ -185,10 +87,9 @@ class Alerts:
             plan_recovered(store, site)
             return
         streak = store.failure_streak(site.name)
-        if streak < self.policy.failures:
+        if streak < self.settings.failures:
             return
-        first = store.conn.execute("select id, at from fetches where site = ? order by id desc "
-                                   "limit 1 offset ?", [site.name, streak - 1]).fetchone()
+        first = store.failure_start(site.name, streak)
         if first is None:
             return
         payload = {"site": site.name, "url": site.url, "failures": streak, "episode": first["id"],
@@ -204,26 +105,25 @@ def change_key(payload: dict[str, Any], channel: str) -> str:
     return f"change:{payload['site']}:{payload['at']}:{payload['hash']}:{channel}"
 
 
-def change_payload(store: Store, site: Site, change_id: int,
-                   change: dict[str, Any]) -> dict[str, Any]:
+def change_payload(store: Store, site: Site, change: Change) -> dict[str, Any]:
     """What rendering needs, and nothing secret: the message never reads the change row."""
-    row = store.conn.execute("select from_version, to_version, at from changes where id = ?",
-                             [change_id]).fetchone()
-    versions = {r["number"]: r for r in store.query(
-        "select number, hash, first_seen from versions where site = ? and number in (?, ?)",
-        [site.name, row["from_version"], row["to_version"]])}
-    before, after = versions.get(row["from_version"]), versions.get(row["to_version"])
-    findings = change.get("findings") or []
-    return {"site": site.name, "url": site.url, "change": change_id, "at": row["at"],
-            "from_version": row["from_version"], "to_version": row["to_version"],
+    before = store.version_row(site.name, change.from_version)
+    after = store.version_row(site.name, change.to_version)
+    c = change.classification
+    findings = [f.__dict__ for f in change.findings]
+    return {"site": site.name, "url": site.url, "change": change.id, "at": change.at,
+            "from_version": change.from_version, "to_version": change.to_version,
             "from_date": before["first_seen"] if before else None,
             "to_date": after["first_seen"] if after else None,
             "from_hash": before["hash"] if before else None,
             "to_hash": after["hash"] if after else None,
-            "hash": after["hash"][:12] if after else "", "major": change.get("major"),
-            "categories": change.get("categories") or [],
+            "hash": after["hash"][:12] if after else "", "major": change.major,
+            "categories": list(change.categories),
             "findings": findings[:MAX_STORED_FINDINGS], "findings_total": len(findings),
-            "restores": change.get("restores")}
+            "restores": change.restores,
+            "classifier": c.classifier if c else None,
+            "classifier_version": c.classifier_version if c else None,
+            "incomplete": c.incomplete if c else False}
 
 
 def flaps(store: Store, site: str, restores: int | None, at: str | None) -> bool:
@@ -231,46 +131,37 @@ def flaps(store: Store, site: str, restores: int | None, at: str | None) -> bool
     a page that alternates between variants (A/B tests, regional copies), not a new policy."""
     if restores is None:
         return False
-    row = store.conn.execute("select last_seen from versions where site = ? and number = ?",
-                             [site, restores]).fetchone()
-    if row is None or not row["last_seen"]:
+    last_seen = store.version_seen(site, restores)
+    if not last_seen:
         return False
-    return parse_time(at or now_text()) - parse_time(row["last_seen"]) <= FLAPPING
+    return parse_time(at or now_text()) - parse_time(last_seen) <= FLAPPING
 
 
 def plan_recovered(store: Store, site: Site) -> None:
     """After a 'cannot fetch' alert, one 'recovered' to the same channels."""
-    down = store.conn.execute("select payload from alerts where site = ? and kind = 'down' "
-                              "order by id desc limit 1", [site.name]).fetchone()
-    if down is None:
+    episode = store.outbox.last_payload(site.name, "down")
+    if episode is None:
         return
-    episode = json.loads(down["payload"])
     prefix = f"down:{site.name}:{episode['episode']}:"
-    rows = store.query("select channel from alerts where kind = 'down' and "
-                       "substr(key, 1, ?) = ?", [len(prefix), prefix])
     payload = {**episode, "at": now_text()}
-    for row in rows:
-        plan(store, f"recovered:{site.name}:{episode['episode']}:{row['channel']}", site.name,
-             row["channel"], "recovered", payload)
+    for channel in store.outbox.channels_with_prefix("down", prefix):
+        plan(store, f"recovered:{site.name}:{episode['episode']}:{channel}", site.name,
+             channel, "recovered", payload)
 
 
 def plan(store: Store, key: str, site: str | None, channel: str, kind: str,
          payload: dict[str, Any], *, change_id: int | None = None,
          skipped: bool = False) -> int | None:
     """One outbox row, unless its key is there already; its id when it is new."""
-    now = now_text()
-    cursor = store.conn.execute(
-        "insert or ignore into alerts (key, site, change, channel, kind, payload, state, "
-        "attempts, created_at, next_try_at, last_error) values (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
-        [key, site, change_id, channel, kind, json.dumps(payload, ensure_ascii=False),
-         "skipped" if skipped else "pending", now, now,
-         "restores a version seen in the last 30 days (page flapping)" if skipped else None])
-    return cursor.lastrowid if cursor.rowcount == 1 else None
+    return store.outbox.plan(
+        key, site, channel, kind, payload, at=now_text(), change_id=change_id,
+        skipped_because="restores a version seen in the last 30 days (page flapping)"
+        if skipped else None)
 
 
 def alerting_for(config: Config) -> Alerts | None:
     """The planner for `config`, or None when no `[alerts.*]` channel is configured."""
-    if not any(name in config.alerts for name in CHANNEL_KEYS):
+    if not config.alerts.channels:
         return None
     return Alerts(config)
 
@@ -279,9 +170,9 @@ def plan_tests(store: Store, config: Config, channel: str | None) -> list[int]:
     """Test rows for `channel` (every channel when None); their ids, for `deliver_pending`."""
     from monitor.channels import channel_names
 
-    names = [n for n in channel_names(config.alerts)
+    names = [n for n in channel_names(config.alerts.channels)
              if channel is None or n == channel or n.split(":")[0] == channel]
-    known = ", ".join(channel_names(config.alerts))
+    known = ", ".join(channel_names(config.alerts.channels))
     if not known:
         raise AlertError("no alert channel: add [alerts.email], [alerts.slack] or "
                          f"[alerts.apprise] to {config.path}")
@@ -326,7 +217,7 @@ def deliver_pending(store: Store, config: Config, *, now: datetime | None = None
     def clock() -> datetime:
         return moment + (datetime.now(UTC) - started)
 
-    hidden = secrets(config.alerts)
+    hidden = secrets(config.alerts.channels)
     reclaim(store, moment)
     results: list[Delivery] = []
     down: set[str] = set()
@@ -341,31 +232,17 @@ def deliver_pending(store: Store, config: Config, *, now: datetime | None = None
 
 
 def due(store: Store, now: datetime, only: Collection[int] | None) -> list[Any]:
-    rows = store.query("select * from alerts where state = 'pending' and (next_try_at is null "
-                       "or next_try_at <= ?) order by id", [stamp(now)])
-    return [r for r in rows if only is None or r["id"] in only]
+    return [r for r in store.outbox.due(stamp(now)) if only is None or r["id"] in only]
 
 
 def claim(store: Store, alert_id: int, now: datetime) -> bool:
     """Mark the row as being sent, in its own committed transaction, before sending it."""
-    with store.transaction():
-        cursor = store.conn.execute(
-            "update alerts set state = 'sending', attempts = attempts + 1, next_try_at = ? "
-            "where id = ? and state = 'pending'", [stamp(now + LEASE), alert_id])
-    return cursor.rowcount == 1
+    return store.outbox.claim(alert_id, stamp(now + LEASE))
 
 
-def reclaim(store: Store, now: datetime) -> None:
+def reclaim(store: Store, now: datetime) -> int:
     """Rows a crashed sender left in 'sending': e-mail again, anything else given up."""
-    with store.transaction():
-        store.conn.execute(
-            "update alerts set state = 'pending', next_try_at = ?, last_error = 'interrupted "
-            "while sending; sent again with the same Message-ID' where state = 'sending' and "
-            "next_try_at < ? and channel = 'email'", [stamp(now), stamp(now)])
-        store.conn.execute(
-            "update alerts set state = 'failed', last_error = 'interrupted while sending: it "
-            "may or may not have arrived, and is not sent twice' where state = 'sending' and "
-            "next_try_at < ?", [stamp(now)])
+    return store.outbox.reclaim(stamp(now))
 
 
 def attempt(store: Store, config: Config, row: dict[str, Any], clock: Callable[[], datetime],
@@ -375,7 +252,7 @@ def attempt(store: Store, config: Config, row: dict[str, Any], clock: Callable[[
 
     retry_after: float | None = None
     try:
-        channel = open_channel(row["channel"], config.alerts)
+        channel = open_channel(row["channel"], config.alerts.channels)
         channel.send(message_for(store, row))
         error, state = None, "sent"
     except Throttled as e:
@@ -448,9 +325,5 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
 
 def record(store: Store, alert_id: int, state: str, error: str | None, now: datetime,
            wait: timedelta) -> None:
-    with store.transaction():
-        store.conn.execute(
-            "update alerts set state = ?, last_error = ?, sent_at = ?, next_try_at = ? "
-            "where id = ?", [state, error, stamp(now) if state == "sent" else None,
-                             stamp(now + wait) if state == "pending" else None, alert_id])
-
+    store.outbox.record(alert_id, state, error, sent_at=stamp(now) if state == "sent" else None,
+                        next_try_at=stamp(now + wait) if state == "pending" else None)

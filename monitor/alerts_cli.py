@@ -25,8 +25,7 @@ def alerts(ctx: click.Context, as_json: bool, limit: int) -> None:
     if ctx.invoked_subcommand is not None:
         return
     store = open_store(ctx)
-    rows = [{c: r[c] for c in COLUMNS} for r in store.query(
-        "select * from alerts order by id desc limit ?", [limit])]
+    rows = [{c: r[c] for c in COLUMNS} for r in store.outbox.recent(limit)]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -65,6 +65,17 @@ def open_store(ctx: click.Context, *, create: bool = False) -> Any:
     return Store(ctx.obj["db"], create=create)
 
 
+def configured_backend(ctx: click.Context) -> str | None:
+    """The classifier backend: $MONITOR_CLASSIFIER, else the site list's [classifier] backend
+    when a site list is there (compare works without one)."""
+    import os
+
+    if os.environ.get("MONITOR_CLASSIFIER"):
+        return os.environ["MONITOR_CLASSIFIER"]
+    path: Path = ctx.obj["config"]
+    return siteconfig.load(path).classifier.backend if path.exists() else None
+
+
 def known_site(store: Any, site: str) -> None:
     from monitor.errors import StoreError
 
@@ -154,8 +165,8 @@ def describe(outcome: Any) -> str:
         change = outcome.change
         if change is None:
             return f"{outcome.site}: first version"
-        verdict = ("MAJOR " + ", ".join(change["categories"])) if change["major"] else "minor"
-        if change.get("technical"):
+        verdict = ("MAJOR " + ", ".join(change.categories)) if change.major else "minor"
+        if change.technical:
             verdict = "technical: extraction rules changed, not alerted"
         return f"{outcome.site}: new version {outcome.version} ({verdict})"
     label = {"same": "unchanged", "not_modified": "unchanged (304)"}.get(outcome.outcome,
@@ -217,6 +228,8 @@ def summarize(entry: dict[str, Any]) -> str:
     restores = f", same text as v{entry['restores']}" if entry.get("restores") else ""
     if entry["major"] is None:
         return f"not classified ({words})"
+    if entry.get("incomplete"):
+        words += ", incomplete: judging was cut short"
     if entry.get("technical"):
         return f"technical: extraction rules changed ({words})"
     if entry["major"]:
@@ -244,7 +257,8 @@ def show(ctx: click.Context, site: str, number: int | None) -> None:
 def diff(ctx: click.Context, site: str, first: int | None, second: int | None,
          color: bool | None) -> None:
     """Findings, then the word-level difference between two versions of SITE."""
-    from monitor.classifier import classify, format_report
+    from monitor.classify import classify
+    from monitor.classify.report import format_report
     from monitor.differ import render_diff
 
     store = open_store(ctx)
@@ -256,23 +270,14 @@ def diff(ctx: click.Context, site: str, first: int | None, second: int | None,
     click.echo(f"{site}: version {before.number} ({short(before.first_seen)}) -> "
                f"version {after.number} ({short(after.first_seen)})\n")
     stored = store.change(site, after.number) if after.number == before.number + 1 else None
-    if stored and stored["technical"]:
+    if stored and stored.technical:
         click.echo("technical change: the extraction rules changed, not the policy (no alert)\n")
     # Consecutive versions: the verdict recorded with the change (what `history` and the
-    # alerts said); any other pair is classified now.
-    result = recorded(stored) if stored and stored["major"] is not None else \
-        classify(before.text, after.text)
+    # alerts said); any other pair is classified now, by the configured classifier.
+    result = stored.classification if stored and stored.classification else \
+        classify(before.text, after.text, configured_backend(ctx))
     click.echo(format_report(result, color=color))
     click.echo(render_diff(before.text, after.text, color=color))
-
-
-def recorded(change: dict[str, Any]) -> Any:
-    """A stored change's classification as the classifier's own record."""
-    from monitor.classifier import Classification, Finding
-
-    return Classification(major=change["major"], categories=tuple(change["categories"]),
-                          findings=tuple(Finding(**f) for f in change["findings"]),
-                          ignored=tuple(change["ignored"]), stats=change["stats"] or {})
 
 
 @main.command()
@@ -280,12 +285,18 @@ def recorded(change: dict[str, Any]) -> Any:
 @click.argument("after", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report.")
 @click.option("--color/--no-color", default=None, help="Color (default: when a terminal).")
-def compare(before: Path, after: Path, as_json: bool, color: bool | None) -> None:
+@click.option("--classifier", "backend", metavar="NAME",
+              help="Classifier backend (default: $MONITOR_CLASSIFIER, else [classifier] backend "
+                   "of the site list, else the built-in default).")
+@click.pass_context
+def compare(ctx: click.Context, before: Path, after: Path, as_json: bool, color: bool | None,
+            backend: str | None) -> None:
     """Classify the change between two files (text, Markdown or HTML).
 
     Exit status: 0 no major change, 1 major change, 2 error (like diff).
     """
-    from monitor.classifier import classify, format_report
+    from monitor.classify import classify
+    from monitor.classify.report import format_report
     from monitor.extract import extract
 
     try:
@@ -293,7 +304,7 @@ def compare(before: Path, after: Path, as_json: bool, color: bool | None) -> Non
     except MonitorError as e:
         click.secho(f"error: {e}", fg="red", err=True)
         sys.exit(2)
-    result = classify(*texts)
+    result = classify(texts[0], texts[1], backend or configured_backend(ctx))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -305,9 +316,14 @@ def compare(before: Path, after: Path, as_json: bool, color: bool | None) -> Non
 @main.command()
 @click.argument("sites", nargs=-1)
 @click.option("--force", is_flag=True, help="Rebuild even when stored versions would be lost.")
+@click.option("--classifier", "backend", metavar="NAME",
+              help="Judge the rebuilt changes with this classifier backend (default: the "
+                   "configured one). Re-judging never sends alerts.")
 @click.pass_context
-def reextract(ctx: click.Context, sites: tuple[str, ...], force: bool) -> None:
-    """Rebuild versions from stored snapshots after extraction improved (no fetching).
+def reextract(ctx: click.Context, sites: tuple[str, ...], force: bool,
+              backend: str | None) -> None:
+    """Rebuild versions from stored snapshots after extraction improved (no fetching), and
+    judge their changes again (say, after a new classifier version). Sends no alert.
 
     Refused, and nothing changed, when a stored version would be lost (say, a `select` that
     no longer matches) unless --force, or while change alerts of the site are undelivered.
@@ -316,8 +332,9 @@ def reextract(ctx: click.Context, sites: tuple[str, ...], force: bool) -> None:
 
     config = siteconfig.load(ctx.obj["config"])
     store = open_store(ctx)
+    backend = backend or configured_backend(ctx)
     for site in config.select(sites):
-        before, after = rebuild(store, site, force=force)
+        before, after = rebuild(store, site, force=force, classifier=backend)
         click.echo(f"{site.name}: {before} versions -> {after} versions")
 
 

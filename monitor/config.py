@@ -9,12 +9,15 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.errors import ConfigError
+from monitor.records import CATEGORIES
 
 DEFAULT_CONFIG = Path("sites.toml")
 DEFAULT_DB = Path("snapshots") / "monitor.db"
@@ -22,7 +25,18 @@ DEFAULT_DB = Path("snapshots") / "monitor.db"
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 SITE_KEYS = {"name", "url", "select", "remove", "schedule", "notify", "obey_robots", "timeout"}
 DEFAULT_KEYS = {"schedule", "notify", "obey_robots", "timeout"}
-TOP_KEYS = {"sites", "defaults", "alerts", "daemon"}
+TOP_KEYS = {"sites", "defaults", "alerts", "daemon", "classifier"}
+ALERT_KEYS = {"on", "categories", "failures", "email", "slack", "apprise"}
+CHANNEL_KEYS = {"email": {"smtp_url", "from", "to"}, "slack": {"webhook_url"},
+                "apprise": {"urls"}}
+CLASSIFIER_KEYS = {"backend"}
+# [daemon] key -> (kind, lowest, highest)
+DAEMON_LIMITS: dict[str, tuple[type, float, float]] = {
+    "tick": (float, 0.1, 60), "deliver_every": (float, 1, 86400),
+    "heartbeat_every": (float, 1, 3600), "batch_size": (int, 1, 5000),
+    "max_crawls": (int, 1, 64), "crawl_timeout": (float, 1, 86400),
+    "crawl_memory_mb": (int, 0, 1 << 20), "stop_grace": (float, 0, 6),
+}
 
 
 @dataclass(frozen=True)
@@ -40,20 +54,64 @@ class Site:
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    """`[alerts]`: which changes are alerted, after how many failed fetches, and the channel
+    tables (`email`, `slack`, `apprise`) as checked, `${VAR}`s still unexpanded."""
+
+    on: str = "major"  # major | any | categories
+    categories: tuple[str, ...] = ()
+    failures: int = 3
+    channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def wants(self, major: bool | None, categories: tuple[str, ...]) -> bool:
+        """Whether a change with this verdict is alerted."""
+        if self.on == "any":
+            return True
+        if self.on == "categories":
+            return bool(set(categories) & set(self.categories))
+        return major is True
+
+
+@dataclass(frozen=True)
+class DaemonSettings:
+    """`[daemon]`: the cadences and limits of `monitor run`."""
+
+    tick: float = 1.0
+    deliver_every: float = 30.0
+    heartbeat_every: float = 5.0
+    batch_size: int = 500
+    max_crawls: int = 2
+    crawl_timeout: float = 900.0
+    crawl_memory_mb: int = 2048
+    stop_grace: float = 5.0
+
+
+@dataclass(frozen=True)
+class ClassifierSettings:
+    """`[classifier]`: the backend that judges changes (see monitor.classify)."""
+
+    backend: str | None = None  # None: $MONITOR_CLASSIFIER, else the built-in default
+
+
+@dataclass(frozen=True)
 class Config:
     """A loaded, checked site list."""
 
     path: Path
     sites: tuple[Site, ...] = ()
-    alerts: dict[str, Any] = field(default_factory=dict)
-    daemon: dict[str, Any] = field(default_factory=dict)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {s.name: s for s in self.sites})
 
     def site(self, name: str) -> Site:
-        for site in self.sites:
-            if site.name == name:
-                return site
-        raise ConfigError(f"no site named '{name}' (known: {', '.join(self.names) or 'none'})",
-                          file=str(self.path))
+        site = self._by_name.get(name)  # type: ignore[attr-defined]
+        if site is None:
+            raise ConfigError(f"no site named '{name}' (known: "
+                              f"{', '.join(self.names[:20]) or 'none'})", file=str(self.path))
+        return site
 
     @property
     def names(self) -> list[str]:
@@ -96,24 +154,24 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
     entries = raw.get("sites", [])
     if not isinstance(entries, list):
         raise ConfigError("must be an array of tables: [[sites]]", file=file, key="sites")
-    sites: list[Site] = []
+    sites: dict[str, Site] = {}
     for i, entry in enumerate(entries, 1):
         site = parse_site(entry, defaults, file=file, index=i)
-        if any(s.name == site.name for s in sites):
+        if site.name in sites:
             raise ConfigError("duplicate name", file=file, site=site.name, key="name")
-        sites.append(site)
-    alerts = raw.get("alerts", {})
-    daemon = raw.get("daemon", {})
-    for key, value in (("alerts", alerts), ("daemon", daemon)):
-        if not isinstance(value, dict):
+        sites[site.name] = site
+    for key in ("alerts", "daemon", "classifier"):
+        if not isinstance(raw.get(key, {}), dict):
             raise ConfigError("must be a table", file=file, key=key)
-    config = Config(path=path, sites=tuple(sites), alerts=alerts, daemon=daemon)
-    from monitor.alerts import check_config
-    from monitor.scheduler import check_daemon
-
-    check_config(config)  # [alerts] and each site's `notify`
-    check_daemon(config)  # [daemon]
-    return config
+    alerts = parse_alerts(raw.get("alerts", {}), file)
+    for site in sites.values():
+        for name in site.notify or ():
+            if name not in alerts.channels:
+                raise ConfigError(f"channel '{name}' has no [alerts.{name}] table", file=file,
+                                  site=site.name, key="notify")
+    return Config(path=path, sites=tuple(sites.values()), alerts=alerts,
+                  daemon=parse_daemon(raw.get("daemon", {}), file),
+                  classifier=parse_classifier(raw.get("classifier", {}), file))
 
 
 def parse_site(entry: Any, defaults: dict[str, Any], *, file: str, index: int) -> Site:
@@ -149,6 +207,86 @@ def unknown(table: dict[str, Any], allowed: set[str], *, file: str, site: str | 
                               file=file, site=site, key=prefix + key)
 
 
+def parse_alerts(raw: dict[str, Any], file: str) -> AlertSettings:
+    """Check `[alerts]`: a bad key fails with the file and `alerts.x.y`."""
+    unknown(raw, ALERT_KEYS, file=file, prefix="alerts.")
+    categories = raw.get("categories", [])
+    on = raw.get("on", "categories" if categories else "major")
+    if on not in ("major", "any", "categories"):
+        raise ConfigError('must be "major", "any" or "categories"', file=file, key="alerts.on")
+    if (categories or on == "categories") and (
+            on != "categories" or not isinstance(categories, list) or not categories
+            or any(c not in CATEGORIES for c in categories)):
+        raise ConfigError(f'with on = "categories", a list of: {", ".join(CATEGORIES)}',
+                          file=file, key="alerts.categories")
+    failures = raw.get("failures", 3)
+    if isinstance(failures, bool) or not isinstance(failures, int) or failures < 1:
+        raise ConfigError("must be a whole number, 1 or more", file=file, key="alerts.failures")
+    channels = {name: check_channel(name, raw[name], file) for name in CHANNEL_KEYS
+                if name in raw}
+    return AlertSettings(on=on, categories=tuple(categories), failures=failures,
+                         channels=channels)
+
+
+def check_channel(name: str, table: Any, file: str) -> dict[str, Any]:
+    prefix = f"alerts.{name}"
+    if not isinstance(table, dict):
+        raise ConfigError("must be a table", file=file, key=prefix)
+    unknown(table, CHANNEL_KEYS[name], file=file, prefix=prefix + ".")
+    for key in sorted(CHANNEL_KEYS[name]):
+        value = table.get(key)
+        many = key in ("to", "urls")
+        if isinstance(value, str) and many:
+            value = [value]
+        if not (isinstance(value, str) and value) and not (
+                many and isinstance(value, list) and value
+                and all(isinstance(v, str) and v for v in value)):
+            wanted = "a string or a list of strings" if many else "a string"
+            raise ConfigError(f"missing or not {wanted}", file=file, key=f"{prefix}.{key}")
+    schemes = {"smtp_url": ("smtp", "smtps"), "webhook_url": ("http", "https")}
+    for key, allowed in schemes.items():
+        if key in table:
+            check_scheme(table[key], allowed, file=file, key=f"{prefix}.{key}")
+    return dict(table)
+
+
+def check_scheme(value: str, allowed: tuple[str, ...], *, file: str, key: str) -> None:
+    """A URL with one of the `allowed` schemes (a value that is all `${VAR}` is checked later)."""
+    if value.startswith("${") and value.endswith("}"):
+        return
+    parts = urlsplit(value)
+    if parts.scheme not in allowed or not parts.netloc:
+        # the value itself may hold a secret: name only what is wrong
+        raise ConfigError(f"must be a {' or '.join(s + '://' for s in allowed)} URL",
+                          file=file, key=key)
+
+
+def parse_daemon(raw: dict[str, Any], file: str) -> DaemonSettings:
+    """Check `[daemon]`: an unknown key or a value out of range names `daemon.<key>`."""
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in DAEMON_LIMITS:
+            raise ConfigError(f"unknown key (allowed: {', '.join(sorted(DAEMON_LIMITS))})",
+                              file=file, key=f"daemon.{key}")
+        kind, low, high = DAEMON_LIMITS[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or (kind is int and not isinstance(value, int)) or not low <= value <= high:
+            raise ConfigError(f"must be {'an integer' if kind is int else 'a number'} from "
+                              f"{low:g} to {high:g}", file=file, key=f"daemon.{key}")
+        values[key] = kind(value)
+    return DaemonSettings(**values)
+
+
+def parse_classifier(raw: dict[str, Any], file: str) -> ClassifierSettings:
+    """Check `[classifier]`; the backend itself is loaded (and checked) when first used."""
+    unknown(raw, CLASSIFIER_KEYS, file=file, prefix="classifier.")
+    backend = raw.get("backend")
+    if backend is not None and (not isinstance(backend, str) or not backend):
+        raise ConfigError("must be a backend name or an import path 'package.module:Class'",
+                          file=file, key="classifier.backend")
+    return ClassifierSettings(backend=backend)
+
+
 def check_url(url: Any, *, file: str, site: str) -> str:
     if not isinstance(url, str):
         raise ConfigError("missing or not a string", file=file, site=site, key="url")
@@ -159,18 +297,27 @@ def check_url(url: Any, *, file: str, site: str) -> str:
 
 
 def check_selectors(values: Any, *, file: str, site: str, key: str) -> list[str]:
-    from monitor.extract import check_selector
-
     if isinstance(values, str):
         values = [values]
     selectors = check_strings(values, file=file, site=site, key=key)
     for selector in selectors:
-        try:
-            check_selector(selector)
-        except ValueError as e:
-            raise ConfigError(f"bad CSS selector {selector!r}: {e}", file=file, site=site,
-                              key=key) from None
+        problem = selector_problem(selector)
+        if problem:
+            raise ConfigError(f"bad CSS selector {selector!r}: {problem}", file=file, site=site,
+                              key=key)
     return list(selectors)
+
+
+@cache
+def selector_problem(selector: str) -> str | None:
+    """What is wrong with a CSS selector, or None (checked once per distinct selector)."""
+    from monitor.extract import check_selector
+
+    try:
+        check_selector(selector)
+    except ValueError as e:
+        return str(e)
+    return None
 
 
 def check_strings(values: Any, *, file: str, site: str, key: str) -> tuple[str, ...]:
@@ -195,15 +342,24 @@ def check_timeout(value: Any, *, file: str, site: str) -> float:
 
 
 def check_schedule(value: Any, *, file: str, site: str) -> str:
-    from monitor.schedule import parse_schedule
-
     if not isinstance(value, str):
         raise ConfigError("must be a string", file=file, site=site, key="schedule")
+    problem = schedule_problem(value)
+    if problem:
+        raise ConfigError(problem, file=file, site=site, key="schedule")
+    return value
+
+
+@cache
+def schedule_problem(value: str) -> str | None:
+    """What is wrong with a schedule, or None (checked once per distinct schedule)."""
+    from monitor.schedule import parse_schedule
+
     try:
         parse_schedule(value)
     except ValueError as e:
-        raise ConfigError(str(e), file=file, site=site, key="schedule") from None
-    return value
+        return str(e)
+    return None
 
 
 EXAMPLE = """\

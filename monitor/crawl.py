@@ -8,13 +8,14 @@ crawl in a subprocess).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from monitor.config import Config
+from monitor.records import Outcome
 from monitor.store import Store
-from monitor.track import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,11 @@ def crawl(config: Config, db: Path, names: list[str] | tuple[str, ...] = (),
     sites = config.select(names)
     merged = Settings()
     merged.setmodule("crawler.settings", priority="project")
+    # MONITOR_SCRAPY_LOG_LEVEL (read by crawler.settings) shows Scrapy's own lines when set
+    quiet = not os.environ.get("MONITOR_SCRAPY_LOG_LEVEL")
     merged.setdict({"MONITOR_CONFIG": str(config.path), "MONITOR_DB": str(db),
-                    "LOG_LEVEL": "WARNING", **(settings or {})}, priority="cmdline")
+                    **({"LOG_LEVEL": "WARNING"} if quiet else {}), **(settings or {})},
+                   priority="cmdline")
     outcomes: list[Outcome] = []
 
     def scraped(item: Any) -> None:
@@ -45,8 +49,9 @@ def crawl(config: Config, db: Path, names: list[str] | tuple[str, ...] = (),
     Store(db).close()  # a missing, broken or newer database fails here, as a clear error
     process = CrawlerProcess(merged)
     # Each site's outcome line says what went wrong; Scrapy's own tracebacks for an
-    # unreachable host or a refused robots.txt would only bury it.
-    logging.getLogger("scrapy").setLevel(logging.CRITICAL)
+    # unreachable host or a refused robots.txt would only bury it (unless asked for).
+    if quiet:
+        logging.getLogger("scrapy").setLevel(logging.CRITICAL)
     crawler = process.create_crawler(PolicySpider)
     crawler.signals.connect(scraped, signal=signals.item_scraped)
     process.crawl(crawler, sites_to_crawl=sites)

@@ -4,11 +4,14 @@ Statements (see `monitor.sections`) are compared by their normalised keys.  A se
 statement keys finds the changed places (hunks); statements that only moved (their key is as
 frequent on both sides) are taken out, so reordered sections and paragraphs never count as change.
 Inside a hunk, words are diffed with diff-match-patch in its line mode, one token a "line", so
-the cost grows with the number of tokens, never with characters squared, and `Diff_Timeout`
-bounds the worst case.  Before the statement diff, the statements kept in the same order on
+the cost grows with the number of tokens, never with characters squared.  Work is bounded by
+work, never by the clock (dmp's `Diff_Timeout` is off, so the same pair always gives the same
+diff): when the edits between two sequences may exceed _MAX_EDITS (the count of tokens not kept
+in order is an upper bound of them), the diff is coarse: common head and tail, the rest removed
+and added.  Before the statement diff, the statements kept in the same order on
 both sides are counted (occurrences matched in turn, longest increasing run, O(n log n)): when
 thousands of statements are out of place (a text reordered or replaced), the diff would only
-run into its timeout, so it is skipped and the changed statements form one hunk
+run too long, so it is skipped and the changed statements form one hunk
 (`Alignment.kept`; `Alignment.replaced` when under a quarter of the text stayed in place).
 `pair_statements` pairs the removed and added statements of a hunk by similarity (rapidfuzz);
 `word_changes` and `typo_only` tell what changed inside a pair.
@@ -28,7 +31,6 @@ from rapidfuzz import fuzz, process
 from monitor.sections import Unit, units, words
 
 Op = tuple[int, str]
-TIMEOUT_S = 0.5
 _PAIR_CUTOFF = 55.0
 _MAX_PAIRING = 250_000
 _MAX_EDITS = 2000  # statements or words out of place beyond which a diff would take seconds
@@ -66,7 +68,7 @@ class Alignment:
 
 def _dmp() -> diff_match_patch:
     dmp = diff_match_patch()
-    dmp.Diff_Timeout = TIMEOUT_S
+    dmp.Diff_Timeout = 0  # no clock: the bound is _MAX_EDITS, checked before diffing
     return dmp
 
 
@@ -89,12 +91,23 @@ def diff_sequences(
             chars.append(c)
         return "".join(chars)
 
+    if len(a) + len(b) - 2 * kept_in_order(a, b) > _MAX_EDITS:
+        return _coarse(a, b)
     dmp = _dmp()
     ops = dmp.diff_main(encode(a), encode(b), False)
     if semantic:
         dmp.diff_cleanupSemantic(ops)
     lookup = {c: t for t, c in table.items()}
     return [(op, [lookup[c] for c in chars]) for op, chars in ops]
+
+
+def _coarse(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, list[str]]]:
+    """Common head and tail kept, everything between removed and added: a diff with no search."""
+    head = _common(a, b)
+    tail = _common(a[head:][::-1], b[head:][::-1])
+    ops = [(0, list(a[:head])), (-1, list(a[head:len(a) - tail])),
+           (1, list(b[head:len(b) - tail])), (0, list(a[len(a) - tail:]))]
+    return [(op, tokens) for op, tokens in ops if tokens]
 
 
 def diff_words(before: str, after: str) -> list[Op]:

@@ -52,13 +52,18 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 from monitor import entities, evidence, signals, topics
-from monitor.classifier import Finding
 from monitor.differ import Hunk, pair_statements, typo_only, word_changes
 from monitor.lexicon import KEY, LEXICON, Term
+from monitor.records import Finding
 from monitor.sections import Unit, words
 
 _QUOTE_MAX = 360
-MIN_WORK_S = 0.15  # time for the statements of a replaced text, however long the rest took
+# Work bounds, counted in statements judged (never in seconds, so the verdict is the same on
+# any machine): once the verdict is major, judging goes on for at most MAX_WORK statements
+# (REPLACED_WORK for a text largely replaced, whose statements are major anyway).
+MAX_WORK = 1500
+REPLACED_WORK = 600
+WATCHDOG_S = 60.0  # only a guard against a runaway: a result it cuts is marked incomplete
 _HEADING_ENTITIES = frozenset(
     {"email", "phone", "org", "address"}
 )  # places, ages in headings only name topics
@@ -75,14 +80,17 @@ class Judge:
         self,
         before: Sequence[Unit],
         after: Sequence[Unit],
-        budget_s: float = 1.0,
         *,
         replaced: bool = False,
+        max_work: int | None = None,
     ) -> None:
-        self.deadline = time.perf_counter() + budget_s
-        self.skipped = 0
+        self.max_work = max_work if max_work is not None else \
+            (REPLACED_WORK if replaced else MAX_WORK)
+        self.done = 0  # statements judged
+        self.skipped = 0  # statements left unjudged once the work bound was reached
+        self.watchdog = time.perf_counter() + WATCHDOG_S
+        self.incomplete = False  # the watchdog fired: a runaway, cut short
         self.replaced = replaced  # most of the text is new: the new statements are read first
-        self._floor = False
         self._entities: dict[str, entities.Entities] = {}
         self.docs = (signals.plain(_joined(before)), signals.plain(_joined(after)))
         self._lower: tuple[str, str] | None = None
@@ -138,18 +146,20 @@ class Judge:
         work: list[Callable[[], None]] = [partial(self._changed, b, a) for b, a in pairs]
         wholes = [partial(self._whole, u, "removed") for u in lone_r]
         wholes += [partial(self._whole, u, "added") for u in lone_a]
-        if self.replaced:  # within the time budget, new and old statements in turn
+        if self.replaced:  # within the work bound, new and old statements in turn
             wholes = _interleave(wholes[len(lone_r) :], wholes[: len(lone_r)])
         work += wholes
-        if self.replaced and not self._floor:  # whatever the rest took (once, not per hunk),
-            self._floor = True  # some time to find what the new text says
-            self.deadline = max(self.deadline, time.perf_counter() + MIN_WORK_S)
         for n, judge in enumerate(work):
-            if self.findings and time.perf_counter() > self.deadline:
+            if self.findings and self.done >= self.max_work:
                 # The verdict is already major; a whole rewrite must not take minutes.
                 self.skipped += len(work) - n
                 break
+            if time.perf_counter() > self.watchdog:
+                self.incomplete = True
+                self.skipped += len(work) - n
+                break
             judge()
+            self.done += 1
 
     @property
     def negation_moved(self) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 
 from monitor.config import Site
 from monitor.errors import ExtractError, MonitorError
+from monitor.records import Change
 from monitor.store import Store, digest
 
 
@@ -25,19 +26,20 @@ class Rebuilt:
     fetch: int
 
 
-def reextract(store: Store, site: Site, *, force: bool = False) -> tuple[int, int]:
-    """Rebuild the versions and changes of `site`; return (versions before, versions after)."""
-    pending = store.query("select count(*) from alerts where site = ? and change is not null "
-                          "and state in ('pending', 'sending')", [site.name])[0][0]
+def reextract(store: Store, site: Site, *, force: bool = False,
+              classifier: str | None = None) -> tuple[int, int]:
+    """Rebuild the versions and changes of `site` (changes judged by the `classifier`
+    backend, default the configured one); return (versions before, versions after)."""
+    pending = store.outbox.undelivered_changes(site.name)
     if pending:
         raise MonitorError(f"{site.name}: {pending} change alerts are not delivered yet (see "
                            "`monitor alerts`); rebuild once they are sent or given up")
-    before = store.query("select count(*) from versions where site = ?", [site.name])[0][0]
+    before = store.version_count(site.name)
     versions, lost = rebuild(store, site)
     if lost and not force:
         raise MonitorError(f"{site.name}: {len(lost)} stored versions would be lost ({lost[0]}); "
                            "check the site's select/remove rules, or use --force")
-    write(store, site, versions)
+    write(store, site, versions, classifier)
     return before, len(versions)
 
 
@@ -48,9 +50,7 @@ def rebuild(store: Store, site: Site) -> tuple[list[Rebuilt], list[str]]:
 
     versions: list[Rebuilt] = []
     lost: list[str] = []
-    for fetch in store.query("select id, at, outcome, snapshot from fetches where site = ? and "
-                             "outcome in ('new', 'same', 'not_modified', 'suspect') order by id",
-                             [site.name]):
+    for fetch in store.page_fetches(site.name):
         if fetch["outcome"] in ("same", "not_modified") or not kept(store, fetch):
             if versions and fetch["outcome"] != "suspect":
                 versions[-1].last_seen = fetch["at"]
@@ -75,18 +75,17 @@ def rebuild(store: Store, site: Site) -> tuple[list[Rebuilt], list[str]]:
 
 
 def kept(store: Store, fetch: Any) -> bool:
-    return bool(fetch["snapshot"]) and store.query(
-        "select 1 from snapshots where hash = ?", [fetch["snapshot"]]) != []
+    return bool(fetch["snapshot"]) and store.has_snapshot(fetch["snapshot"])
 
 
-def write(store: Store, site: Site, versions: list[Rebuilt]) -> None:
+def write(store: Store, site: Site, versions: list[Rebuilt], classifier: str | None) -> None:
     """Replace the site's versions and changes, in one transaction."""
-    from monitor.track import classify, fingerprint
+    from monitor.classify import classify_safely
+    from monitor.track import fingerprint
 
     rules = fingerprint(site)
     with store.transaction():
-        store.conn.execute("delete from changes where site = ?", [site.name])
-        store.conn.execute("delete from versions where site = ?", [site.name])
+        store.forget_versions(site.name)
         seen: dict[str, int] = {}
         for i, v in enumerate(versions):
             number = store.add_version(site.name, v.text, at=v.first_seen, snapshot=v.snapshot,
@@ -94,7 +93,8 @@ def write(store: Store, site: Site, versions: list[Rebuilt]) -> None:
             store.touch(site.name, number, v.last_seen)
             text_hash = digest(v.text.encode("utf-8"))
             if i:
-                store.add_change(site.name, number - 1, number, at=v.first_seen,
-                                 classification=classify(versions[i - 1].text, v.text),
-                                 restores=seen.get(text_hash))
+                store.add_change(Change(
+                    site.name, number - 1, number, at=v.first_seen,
+                    classification=classify_safely(versions[i - 1].text, v.text, classifier),
+                    restores=seen.get(text_hash)))
             seen[text_hash] = number

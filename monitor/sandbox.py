@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from monitor.scheduler import Options
+    from monitor.config import DaemonSettings
 
 KILL_WAIT = 2.0  # seconds between SIGTERM and SIGKILL to a crawl's process group
 POLL = 0.2  # seconds between looks at a running crawl
@@ -65,7 +65,8 @@ def child_limits(memory_mb: int) -> Callable[[], None]:
     return apply
 
 
-def run_crawl(command: list[str], options: Options, stop_at: Callable[[], float | None]) -> Ended:
+def run_crawl(command: list[str], options: DaemonSettings,
+              stop_at: Callable[[], float | None]) -> Ended:
     """Run one crawl; cut it (whole process group) at its time bound or after a stop's grace."""
     started = time.monotonic()
     with tempfile.TemporaryFile() as output:
@@ -79,7 +80,7 @@ def run_crawl(command: list[str], options: Options, stop_at: Callable[[], float 
     return Ended(proc.returncode, time.monotonic() - started, cut, tail)
 
 
-def watch(proc: subprocess.Popen[bytes], deadline: float, options: Options,
+def watch(proc: subprocess.Popen[bytes], deadline: float, options: DaemonSettings,
           stop_at: Callable[[], float | None]) -> str | None:
     """Wait for `proc`; return why it had to be cut, or None when it ended by itself."""
     while True:

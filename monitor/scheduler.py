@@ -14,8 +14,9 @@ and the next slot is computed from it, so a restart neither re-crawls sites that
 replays missed slots one by one. Memory holds only what is derived from it and what is in flight;
 the two change together, under `Daemon.lock`, so that a reload cannot undo a crawl's finish.
 
-Importing this module is cheap (no APScheduler, no Scrapy): `check_daemon` validates `[daemon]`
-when sites.toml is loaded.
+Importing this module is cheap (no APScheduler, no Scrapy); `[daemon]` is checked by
+`monitor.config` (`DaemonSettings`). The daemon reads the time through `clock` (injectable), so
+its decisions can be tested without waiting for real schedules.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from monitor import config as siteconfig
 from monitor.clock import parse_time, stamp
 from monitor.config import Config, Site
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import MonitorError
 from monitor.schedule import next_run, parse_schedule
 from monitor.store import Store
 from monitor.store import now as now_text
@@ -47,51 +47,6 @@ if TYPE_CHECKING:
     from monitor.sandbox import Ended
 
 log = logging.getLogger("monitor.daemon")
-
-
-@dataclass(frozen=True)
-class Options:
-    """The `[daemon]` table of sites.toml."""
-
-    tick: float = 1.0
-    deliver_every: float = 30.0
-    heartbeat_every: float = 5.0
-    batch_size: int = 500
-    max_crawls: int = 2
-    crawl_timeout: float = 900.0
-    crawl_memory_mb: int = 2048
-    stop_grace: float = 5.0
-
-
-# key -> (kind, lowest, highest): checked at load time like every other key of sites.toml
-LIMITS: dict[str, tuple[type, float, float]] = {
-    "tick": (float, 0.1, 60), "deliver_every": (float, 1, 86400),
-    "heartbeat_every": (float, 1, 3600), "batch_size": (int, 1, 5000),
-    "max_crawls": (int, 1, 64), "crawl_timeout": (float, 1, 86400),
-    "crawl_memory_mb": (int, 0, 1 << 20), "stop_grace": (float, 0, 6),
-}
-
-
-def check_daemon(config: Config) -> None:
-    """Check the `[daemon]` table of `config`: an unknown key or a value out of range raises
-    `ConfigError` naming the file and `daemon.<key>`."""
-    options(config)
-
-
-def options(config: Config) -> Options:
-    """Check `[daemon]` and return its values (defaults for what is missing)."""
-    values: dict[str, Any] = {}
-    for key, value in config.daemon.items():
-        if key not in LIMITS:
-            raise ConfigError(f"unknown key (allowed: {', '.join(sorted(LIMITS))})",
-                              file=str(config.path), key=f"daemon.{key}")
-        kind, low, high = LIMITS[key]
-        if isinstance(value, bool) or not isinstance(value, int | float) \
-                or (kind is int and not isinstance(value, int)) or not low <= value <= high:
-            raise ConfigError(f"must be {'an integer' if kind is int else 'a number'} from "
-                              f"{low:g} to {high:g}", file=str(config.path), key=f"daemon.{key}")
-        values[key] = kind(value)
-    return Options(**values)
 
 
 def event(name: str, level: int = logging.INFO, **fields: Any) -> None:
@@ -166,10 +121,12 @@ def opened(db: Path) -> Iterator[Store]:
 class Daemon:
     """Watch the sites of `config_path`, writing to `db`, until SIGTERM or SIGINT."""
 
-    def __init__(self, config_path: Path, db: Path, crawl_settings: tuple[str, ...] = ()) -> None:
+    def __init__(self, config_path: Path, db: Path, crawl_settings: tuple[str, ...] = (),
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.config_path, self.db, self.crawl_settings = config_path, db, crawl_settings
+        self.clock = clock
         self.config = siteconfig.load(config_path)
-        self.options = options(self.config)
+        self.options = self.config.daemon
         self.lock = threading.Lock()
         self.due: dict[str, datetime] = {}  # site -> its next slot (derived from the store)
         self.busy: set[str] = set()  # sites in a running crawl: never two crawls of one site
@@ -223,7 +180,7 @@ class Daemon:
 
         scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
-        o, now = self.options, datetime.now(UTC)
+        o, now = self.options, datetime.now(UTC)  # APScheduler's own clock
         scheduler.add_job(self.dispatch, "interval", seconds=o.tick, id="dispatch",
                           next_run_time=now)
         scheduler.add_job(self.deliver, "interval", seconds=o.deliver_every, id="deliver",
@@ -237,7 +194,7 @@ class Daemon:
         """SIGHUP: read sites.toml again; a broken file keeps the sites watched so far."""
         try:
             config = siteconfig.load(self.config_path)
-            fresh = options(config)
+            fresh = config.daemon
         except MonitorError as e:
             event("reload failed, keeping the old site list", logging.ERROR, error=str(e),
                   sites=len(self.config.sites))
@@ -260,14 +217,12 @@ class Daemon:
         with opened(self.db) as store:
             store.sync_sites([(s.name, s.url) for s in config.sites])
             with self.lock:
-                now = datetime.now(UTC)
-                last = {r["name"]: parse_time(r["last_run_at"]) if r["last_run_at"] else None
-                        for r in store.query("select name, last_run_at from sites")}
+                now = self.clock()
+                last = {name: parse_time(at) if at else None
+                        for name, at in store.schedule.last_runs().items()}
                 due = {s.name: next_run(s.name, parse_schedule(s.schedule), last.get(s.name),
                                         now) for s in config.sites}
-                with store.transaction():
-                    store.conn.executemany("update sites set next_run_at = ? where name = ?",
-                                           [(stamp(at), name) for name, at in due.items()])
+                store.schedule.set_next({name: stamp(at) for name, at in due.items()})
                 self.config, self.due = config, due
 
     def shutdown(self, scheduler: Any) -> bool:
@@ -294,7 +249,7 @@ class Daemon:
 
     def dispatch(self) -> None:
         """Start a crawl for the sites that are due (oldest slot first), as slots allow."""
-        now = datetime.now(UTC)
+        now = self.clock()
         with self.lock:
             if self.stop_at is not None:
                 return
@@ -318,8 +273,7 @@ class Daemon:
 
         try:
             with opened(self.db) as store:
-                mark = tuple(store.query("select (select coalesce(max(id), 0) from fetches), "
-                                         "(select coalesce(max(id), 0) from alerts)")[0])
+                mark = (store.last_fetch_id(), store.outbox.last_id())
             command = crawl_command(snapshot_path(self.db), self.db, list(batch),
                                     self.crawl_settings)
             ended = run_crawl(command, self.options, lambda: self.stop_at)
@@ -338,26 +292,20 @@ class Daemon:
         from monitor.sandbox import failure_reason
 
         reason = failure_reason(ended)
-        now = datetime.now(UTC)
+        now = self.clock()
         sites = {s.name: s for s in config.sites}
         with opened(self.db) as store:
-            seen = {r["site"] for r in store.query(
-                "select distinct site from fetches where id > ?", [mark[0]])}
+            seen = store.schedule.fetched_since(mark[0])
             record_failed(store, config, [sites[n] for n in sorted(set(batch) - seen)], reason)
             nxt = {name: next_run(name, parse_schedule(sites[name].schedule), slot, now)
                    for name, slot in batch.items()}
             with self.lock:  # the store and memory together: see `watch`
-                with store.transaction():
-                    store.conn.executemany(
-                        "update sites set last_run_at = ?, next_run_at = ? where name = ?",
-                        [(stamp(batch[n]), stamp(nxt[n]), n) for n in batch])
+                store.schedule.ran({n: (stamp(batch[n]), stamp(nxt[n])) for n in batch})
                 for name, at in nxt.items():
                     if name in self.due:  # a site removed by a reload meanwhile stays removed
                         self.due[name] = at
-            rows = [r for r in store.query("select * from fetches where id > ? order by id",
-                                           [mark[0]]) if r["site"] in batch]
-            alerts = [r for r in store.query("select * from alerts where id > ? order by id",
-                                             [mark[1]]) if r["site"] in batch]
+            rows = [r for r in store.fetches_since(mark[0]) if r["site"] in batch]
+            alerts = [r for r in store.outbox.since(mark[1]) if r["site"] in batch]
         log_crawl(batch, rows, alerts, ended)
 
     def deliver(self) -> None:
@@ -394,7 +342,8 @@ def record_failed(store: Store, config: Config, sites: list[Site], reason: str) 
     if not sites:
         return
     from monitor.alerts import alerting_for
-    from monitor.track import Fetched, record
+    from monitor.records import Fetched
+    from monitor.track import record
 
     alerting = alerting_for(config)
     for site in sites:

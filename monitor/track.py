@@ -4,7 +4,8 @@ fetched page -> snapshot -> extract -> plausible? -> new version? -> classify ->
 
 The crawler hands over a `Fetched`; everything it becomes (a failed fetch, a suspect page, an
 unchanged page, or a new version with its classified change and its alerts) is recorded here,
-each in one transaction, so a crash leaves either all of it or none of it.
+each in one transaction, so a crash leaves either all of it or none of it. The classification
+is made before the transaction (it may take a while; no lock is held meanwhile).
 """
 
 from __future__ import annotations
@@ -12,57 +13,31 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from monitor.config import Site
 from monitor.errors import ExtractError, StoreError
+from monitor.records import Change, Classification, Fetched, Outcome
 from monitor.store import FetchRecord, Store, Version, digest
 
+__all__ = ["Alerting", "Fetched", "Outcome", "track", "record"]
+
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """What the crawler got for one site: a response, or the error that stood for one."""
-
-    site: str
-    url: str
-    at: str
-    final_url: str | None = None
-    status: int | None = None
-    body: bytes = field(default=b"", repr=False)
-    content_type: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    duration_ms: float | None = None
-    error: str | None = None
-    blocked: bool = False  # robots.txt, 4xx: retrying soon will not help
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one fetch became: outcome is new | same | not_modified | failed | blocked | suspect."""
-
-    site: str
-    outcome: str
-    version: int | None = None
-    change: dict[str, Any] | None = None
-    detail: str | None = None
 
 
 class Alerting(Protocol):
     """Plans alerts inside the transaction that records what they are about (see alerts.py)."""
 
-    def on_change(self, store: Store, site: Site, change_id: int,
-                  change: dict[str, Any]) -> None: ...
+    def on_change(self, store: Store, site: Site, change: Change) -> None: ...
 
     def on_fetch(self, store: Store, site: Site, ok: bool, error: str | None) -> None: ...
 
 
-def track(store: Store, site: Site, fetched: Fetched, alerting: Alerting | None = None) -> Outcome:
-    """Record one fetch of `site` and whatever it changed."""
+def track(store: Store, site: Site, fetched: Fetched, alerting: Alerting | None = None,
+          classifier: str | None = None) -> Outcome:
+    """Record one fetch of `site` and whatever it changed (judged by the `classifier`
+    backend, default the configured one)."""
     latest = store.latest(site.name)
     trouble = fetch_trouble(fetched, has_version=latest is not None)
     if trouble:
@@ -82,11 +57,34 @@ def track(store: Store, site: Site, fetched: Fetched, alerting: Alerting | None 
     reason = implausible(store, fetched, text, text_hash, latest)
     if reason:
         return record(store, site, fetched, "suspect", reason, alerting, text_hash=text_hash)
-    if latest and text_hash == latest.hash:
-        if not same_rules:  # new rules, same text: the version stands under them too
-            store.adopt_rules(site.name, latest.number, rules)
-        return record(store, site, fetched, "same", None, alerting, number=latest.number)
-    return record_version(store, site, fetched, text, rules, latest, alerting)
+    for _ in range(RETRIES):
+        if latest and text_hash == latest.hash:
+            if latest.rules != rules:  # new rules, same text: the version stands under them too
+                store.adopt_rules(site.name, latest.number, rules)
+            return record(store, site, fetched, "same", None, alerting, number=latest.number)
+        verdict = judge(store, site, latest, text, rules, classifier) if latest else None
+        with store.transaction():
+            now = store.latest(site.name)
+            if (now and now.hash) != (latest and latest.hash):
+                latest = now  # another crawl recorded a version meanwhile: judge against it
+                continue
+            number = write_version(store, site, fetched, text, rules)
+            change = None
+            if latest and verdict:
+                classification, technical = verdict
+                change = store.add_change(Change(
+                    site.name, latest.number, number, at=fetched.at,
+                    classification=classification, technical=technical,
+                    restores=store.find_text(site.name, text_hash, before=number)))
+                if alerting and not technical:
+                    alerting.on_change(store, site, change)
+            if alerting:
+                alerting.on_fetch(store, site, True, None)
+        return Outcome(site.name, "new", version=number, change=change)
+    raise StoreError(f"{site.name}: the newest version kept changing under this crawl")
+
+
+RETRIES = 5  # times a crawl judges again when another crawl of the site recorded a version
 
 
 def fingerprint(site: Site) -> str:
@@ -204,37 +202,21 @@ def keep_snapshot(store: Store, fetched: Fetched, outcome: str) -> str | None:
     return digest(fetched.body)
 
 
-def record_version(store: Store, site: Site, fetched: Fetched, text: str, rules: str,
-                   previous: Version | None, alerting: Alerting | None) -> Outcome:
-    """A new version, its change and its alerts: classified first, then written at once.
+def judge(store: Store, site: Site, previous: Version, text: str, rules: str,
+          classifier: str | None) -> tuple[Classification, bool]:
+    """Classify `previous` -> `text`; also say whether the change is technical. When the
+    extraction rules changed (a `select` edited, a better extractor), the previous version's own
+    snapshot is extracted again under the new rules first: if that gives `text`, the change is
+    ours, not the site's (technical: recorded, never alerted); if not, what is left is the
+    policy's change, classified and alerted."""
+    from monitor.classify import classify_safely
 
-    The newest version is read again inside the write transaction: had another crawl of the
-    site recorded one meanwhile, the text is compared (and classified) against that one."""
-    text_hash = digest(text.encode("utf-8"))
-    for _ in range(5):
-        if previous and previous.hash == text_hash:
-            return record(store, site, fetched, "same", None, alerting, number=previous.number)
-        change = judge(store, site, previous, text, rules) if previous else None
-        with store.transaction():
-            now = store.latest(site.name)
-            if (now and now.hash) == (previous and previous.hash):
-                return write_version(store, site, fetched, text, rules, previous, change,
-                                     alerting)
-        previous = now  # another crawl moved on: compare again with its version
-    raise StoreError(f"{site.name}: the newest version kept changing under this crawl")
-
-
-def judge(store: Store, site: Site, previous: Version, text: str, rules: str) -> dict[str, Any]:
-    """Classify `previous` -> `text`. When the extraction rules changed (a `select` edited, a
-    better extractor), the previous version's own snapshot is extracted again under the new
-    rules first: if that gives `text`, the change is ours, not the site's (technical: recorded,
-    never alerted); if not, what is left is the policy's change, classified and alerted."""
     if previous.rules == rules:
-        return {**classify(previous.text, text), "technical": False}
+        return classify_safely(previous.text, text, classifier), False
     baseline = reextracted(store, site, previous)
     if baseline == text:
-        return {**classify(previous.text, text), "technical": True}
-    return {**classify(baseline or previous.text, text), "technical": False}
+        return classify_safely(previous.text, text, classifier), True
+    return classify_safely(baseline or previous.text, text, classifier), False
 
 
 def reextracted(store: Store, site: Site, version: Version) -> str | None:
@@ -250,39 +232,14 @@ def reextracted(store: Store, site: Site, version: Version) -> str | None:
         return None
 
 
-def write_version(store: Store, site: Site, fetched: Fetched, text: str, rules: str,
-                  previous: Version | None, change: dict[str, Any] | None,
-                  alerting: Alerting | None) -> Outcome:
-    """Inside the transaction: snapshot, fetch, version, change, alerts."""
+def write_version(store: Store, site: Site, fetched: Fetched, text: str, rules: str) -> int:
+    """Inside the transaction: the snapshot, the fetch and the version; the version's number."""
     snapshot = store.record_snapshot(fetched.body, fetched.content_type)
     fetch_id = store.record_fetch(fetch_record(fetched, "new", snapshot, None))
-    restores = store.find_text(site.name, digest(text.encode("utf-8")))
     number = store.add_version(site.name, text, at=fetched.at, snapshot=snapshot,
                                fetch_id=fetch_id, rules=rules)
     store.link_fetch(fetch_id, number)
-    if change is not None and previous is not None:
-        change["restores"] = restores
-        change_id = store.add_change(site.name, number - 1, number, at=fetched.at,
-                                     classification=change, restores=restores,
-                                     technical=change["technical"])
-        if alerting and not change["technical"]:
-            alerting.on_change(store, site, change_id, change)
-    if alerting:
-        alerting.on_fetch(store, site, True, None)
-    return Outcome(site.name, "new", version=number, change=change)
-
-
-def classify(before: str, after: str) -> dict[str, Any]:
-    """The classifier's verdict as a dict. Should the classifier itself fail, the change is
-    still recorded, and flagged major so that a person looks: a missed edit is the worst outcome."""
-    from monitor.classifier import classify as run
-
-    try:
-        return run(before, after).to_dict()
-    except Exception as e:
-        log.exception("the classifier failed; recording the change as major, unclassified")
-        return {"major": True, "categories": [], "findings": [], "ignored": [],
-                "stats": {"error": f"classifier failed: {e!r}"}}
+    return number
 
 
 def fetch_record(fetched: Fetched, outcome: str, snapshot: str | None, error: str | None,

@@ -131,12 +131,12 @@ def changed(tmp_path: Path, config: siteconfig.Config, sentence: str = SHARE) ->
     store = open_store(tmp_path, config)
     fetch(store, config, WEMET, "2026-01-01T10:00:00.000Z")
     outcome = fetch(store, config, edited(sentence), "2026-01-08T10:00:00.000Z")
-    assert outcome.change and outcome.change["major"], outcome
+    assert outcome.change and outcome.change.major, outcome
     return store
 
 
 def rows(store: Store) -> list[dict]:
-    return [dict(r) for r in store.query("select * from alerts order by id")]
+    return [dict(r) for r in store.conn.execute("select * from alerts order by id").fetchall()]
 
 
 def later(minutes: float = 5) -> datetime:
@@ -338,7 +338,7 @@ def test_a_long_delivery_pass_leases_each_row_from_its_own_claim(tmp_path, monke
             return
         other = Store(tmp_path / "monitor.db")  # another process's pass, starting now
         reclaim(other, datetime.now(UTC))
-        states.append(other.query("select state from alerts order by id desc")[0]["state"])
+        states.append(other.conn.execute("select state from alerts order by id desc").fetchone()["state"])
         other.close()
 
     with Receiver(on_post=on_post) as hook:
@@ -367,7 +367,7 @@ def test_a_change_that_reuses_a_version_number_after_a_reextract_is_alerted(tmp_
     reextracted(store, ["delete from versions where site = 'wemet' and number = 2"])
     # months later the page says it again: version 2 once more, with the same text
     outcome = fetch(store, config, edited(SHARE), "2026-06-01T10:00:00.000Z")
-    assert outcome.version == 2 and outcome.change and outcome.change["restores"] is None
+    assert outcome.version == 2 and outcome.change and outcome.change.restores is None
     assert [r.state for r in deliver_pending(store, config)] == ["sent"]
     assert len(hook.delivered()) == 2
     # and the same event is never planned twice: its key is the fetch time and text hash
@@ -433,7 +433,7 @@ def test_a_page_flapping_back_to_a_recent_version_is_recorded_not_alerted(tmp_pa
     config = slack_config(tmp_path, hook)
     store = changed(tmp_path, config)
     outcome = fetch(store, config, WEMET, "2026-01-09T10:00:00.000Z")  # back to version 1
-    assert outcome.change["restores"] == 1
+    assert outcome.change.restores == 1
     assert [r["state"] for r in rows(store)] == ["pending", "skipped"]
     assert len(deliver_pending(store, config)) == 1
 

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.classifier import CATEGORIES, Classification, Finding, classify, format_report
+from monitor.classify import classify
+from monitor.classify.report import format_report
+from monitor.records import CATEGORIES, Classification, Finding
 from monitor.entities import base_name, extract
 
 CASES = sorted((Path(__file__).parent / "data" / "classify").iterdir())
@@ -62,9 +64,11 @@ def test_cosmetic_changes_are_ignored_and_reported():
 def test_to_dict_and_report():
     c = classify("We keep data for 30 days.", "We keep data for 5 years.")
     d = c.to_dict()
-    assert set(d) == {"major", "categories", "findings", "ignored", "stats"}
+    assert set(d) == {"major", "categories", "findings", "ignored", "stats", "classifier",
+                      "classifier_version", "incomplete"}
     assert d["categories"] == ["retention"] and d["findings"][0]["category"] == "retention"
-    assert "elapsed_ms" in d["stats"]
+    assert "statements_judged" in d["stats"]
+    assert d["classifier"] == "rules" and d["classifier_version"]
     json.dumps(d)
     report = format_report(c)
     assert (
@@ -100,7 +104,7 @@ def test_stats_count_words_added_and_removed_but_not_moved():
     after = "Contact us by post.\n\nWe keep data for 5 years.\n\nWe never sell data."
     stats = classify(before, after).stats
     assert (stats["words_added"], stats["words_removed"]) == (2, 2)
-    assert {"statements_added", "statements_removed", "hunks", "elapsed_ms"} <= set(stats)
+    assert {"statements_added", "statements_removed", "hunks", "statements_judged"} <= set(stats)
 
 
 def test_postal_address_and_idioms():

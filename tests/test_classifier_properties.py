@@ -6,7 +6,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.classifier import classify
+from monitor.classify import classify
 
 POLICY = (
     Path(__file__).parent.parent / "monitor" / "data" / "policies" / "wigo-live.txt"

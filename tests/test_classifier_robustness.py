@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.classifier import classify
+from monitor.classify import classify
 
 _PATH = Path(__file__).parent.parent / "bench" / "robustness.py"
 _spec = importlib.util.spec_from_file_location("robustness", _PATH)

@@ -26,7 +26,7 @@ from monitor.errors import ConfigError
 from monitor.loopback import Page, bundled_policy
 from monitor.sandbox import Ended
 from monitor.schedule import jitter, next_run, parse_schedule
-from monitor.scheduler import Daemon, check_daemon, snapshot_path
+from monitor.scheduler import Daemon, snapshot_path
 from tests.receivers import Receiver
 
 WEMET = bundled_policy("wemet")
@@ -293,7 +293,7 @@ def test_bad_daemon_keys_fail_naming_the_file_and_the_key(tmp_path, table, key):
     write_sites(path, [("wemet", "https://wemet.example/privacy", "daily")],
                 daemon=f"[daemon]\n{table}\n")
     with pytest.raises(ConfigError) as info:
-        check_daemon(siteconfig.load(path))  # (or load itself, once it calls check_daemon)
+        siteconfig.load(path)
     assert f"key '{key}'" in str(info.value) and str(path) in str(info.value)
 
 

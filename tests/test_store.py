@@ -47,7 +47,7 @@ def test_versions_only_when_the_text_changes(store):
     edited = WEMET + "\nWe may sell your contacts to data brokers.\n"
     outcome = track(store, SITE, fetched(edited, at="2026-02-01T00:00:00.000Z"))
     assert outcome.outcome == "new" and outcome.version == 2
-    assert outcome.change is not None and outcome.change["major"] is True
+    assert outcome.change is not None and outcome.change.major is True
     history = store.history("wemet")
     assert [h["version"] for h in history] == [1, 2]
     assert history[0]["last_seen"] == "2026-01-01T00:00:00.000Z"
@@ -70,7 +70,7 @@ def test_a_flapping_variant_is_marked_as_restoring_an_earlier_version(store):
     track(store, SITE, fetched(WEMET))
     track(store, SITE, fetched(variant))
     back = track(store, SITE, fetched(WEMET))
-    assert back.outcome == "new" and back.change["restores"] == 1
+    assert back.outcome == "new" and back.change.restores == 1
     assert store.history("wemet")[2]["restores"] == 1
 
 

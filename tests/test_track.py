@@ -92,7 +92,7 @@ def test_new_extraction_rules_make_a_technical_change_not_a_policy_change(store)
     track(store, SITE, page(WEMET))
     narrower = dataclasses.replace(SITE, remove=("h2",))
     outcome = track(store, narrower, page(WEMET))
-    assert outcome.outcome == "new" and outcome.change["technical"] is True
+    assert outcome.outcome == "new" and outcome.change.technical is True
     assert store.history("wemet")[1]["technical"] is True
     # and the site's last change is the policy's, not ours
     assert store.conn.execute("select last_change_at from sites").fetchone()[0] is None
@@ -111,9 +111,9 @@ class Planned:
     """Records what `track` asks the alerting to plan (the real planner is tested elsewhere)."""
 
     def __init__(self) -> None:
-        self.changes: list[dict] = []
+        self.changes: list = []
 
-    def on_change(self, store, site, change_id, change) -> None:
+    def on_change(self, store, site, change) -> None:
         self.changes.append(change)
 
     def on_fetch(self, store, site, ok, error) -> None:
@@ -126,8 +126,8 @@ def test_a_policy_edit_under_new_rules_is_still_alerted(store):
     narrower = dataclasses.replace(SITE, remove=("h2",))
     edited = WEMET + "\nWe sell your contacts and precise location to data brokers.\n"
     outcome = track(store, narrower, page(edited), planned)
-    assert outcome.change["technical"] is False and outcome.change["major"] is True
-    assert "recipients" in outcome.change["categories"]
+    assert outcome.change.technical is False and outcome.change.major is True
+    assert "recipients" in outcome.change.categories
     assert len(planned.changes) == 1  # the edit is alerted; the rule change alone is not
     track(store, dataclasses.replace(SITE, remove=("h2", "ul")), page(edited), planned)
     assert len(planned.changes) == 1
@@ -141,7 +141,7 @@ def test_a_version_from_before_rule_fingerprints_is_not_compared_blindly(tmp_pat
     assert store.validators("wemet", SITE.url, fingerprint(SITE)) == (None, None)
     narrower = dataclasses.replace(SITE, remove=("h2",))
     outcome = track(store, narrower, page(WEMET), Planned())
-    assert outcome.outcome == "new" and outcome.change["technical"] is True
+    assert outcome.outcome == "new" and outcome.change.technical is True
 
 
 def test_a_304_without_any_version_is_not_taken_as_unchanged(store):

@@ -13,8 +13,9 @@ from twisted.python.failure import Failure
 
 from monitor import config as siteconfig
 from monitor.config import Site
+from monitor.records import Fetched
 from monitor.store import now
-from monitor.track import Fetched, fingerprint
+from monitor.track import fingerprint
 
 # Every status we want to see ourselves; 3xx stay with RedirectMiddleware.
 SEEN_STATUSES = [304, *range(400, 600)]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -60,7 +60,7 @@ def apprise_channel(url: str) -> str:
     return f"apprise:{scheme}:{hashlib.sha256(url.encode()).hexdigest()[:8]}"
 
 
-def channel_names(alerts: dict[str, Any]) -> list[str]:
+def channel_names(alerts: Mapping[str, Any]) -> list[str]:
     """Every channel the `[alerts]` table configures, in a fixed order."""
     names: list[str] = [n for n in ("email", "slack") if n in alerts]
     names += [apprise_channel(u) for u in urls(alerts.get("apprise", {}).get("urls", []))]
@@ -71,7 +71,7 @@ def urls(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def open_channel(name: str, alerts: dict[str, Any]) -> Channel:
+def open_channel(name: str, alerts: Mapping[str, Any]) -> Channel:
     """The channel called `name` in the (already checked) `[alerts]` table."""
     if name == "email" and "email" in alerts:
         from monitor.channels.email import EmailChannel
@@ -89,7 +89,7 @@ def open_channel(name: str, alerts: dict[str, Any]) -> Channel:
     raise AlertError(f"channel '{name}' is no longer configured")
 
 
-def secrets(alerts: dict[str, Any]) -> list[str]:
+def secrets(alerts: Mapping[str, Any]) -> list[str]:
     """Everything in the alert settings that must never be shown: env values, credentials,
     webhook URLs and their paths."""
     found: list[str] = []

@@ -1,12 +1,18 @@
 """The store: one SQLite file (WAL) holding sites, fetches, snapshots, versions, changes, alerts.
 
-    sites      one row a watched site, with its run state (last fetch, failure streak, next run)
+    sites      one row a watched site, with its run state (last fetch, failure streak, next run;
+               `ScheduleState` in monitor/store/schedule.py)
     fetches    every fetch attempt: time, URL, HTTP status, duration, bytes, ETag, outcome, error
     snapshots  raw bytes, zlib-compressed, addressed by their SHA-256, kept for every new version
                and every suspect page; an unchanged refetch records only the hash
     versions   normalized policy text, numbered per site, new only when the text's hash differs
-    changes    two consecutive versions of a site and their classification (major, categories, ...)
-    alerts     the outbox: one row a change (or fetch trouble) and channel, written with the change
+    changes    two consecutive versions of a site and their classification (major, categories,
+               findings, and the classifier's name and version)
+    alerts     the outbox (`Outbox` in monitor/store/outbox.py): one row a change (or fetch
+               trouble) and channel, written with the change
+
+The store owns every SQL statement of Policy Monitor: callers ask for what they mean
+(`store.latest(site)`, `store.outbox.due(now)`), so a schema change touches this package only.
 
 Schema changes are sqlite-utils migrations. Reading commands (`history`, `show`) open the file
 with the standard library only; sqlite-utils is imported when a migration is pending or on write.
@@ -20,13 +26,14 @@ import sqlite3
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor.clock import stamp
 from monitor.errors import StoreError
+from monitor.records import Change, Classification
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -95,7 +102,15 @@ def m002_rules_and_technical_changes(db: Database) -> None:
     db.table("changes").add_column("technical", int, not_null_default=0)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [m001_initial, m002_rules_and_technical_changes]
+def m003_classifier_on_changes(db: Database) -> None:
+    """Who judged a change (backend name and version), and whether the watchdog cut it short."""
+    db.table("changes").add_column("classifier", str)
+    db.table("changes").add_column("classifier_version", str)
+    db.table("changes").add_column("incomplete", int, not_null_default=0)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [
+    m001_initial, m002_rules_and_technical_changes, m003_classifier_on_changes]
 
 
 def migrate(conn: sqlite3.Connection) -> None:
@@ -169,6 +184,11 @@ class Store:
             migrate(self.conn)
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path}: {e}") from None
+        from monitor.store.outbox import Outbox
+        from monitor.store.schedule import ScheduleState
+
+        self.outbox = Outbox(self)
+        self.schedule = ScheduleState(self)
 
     def close(self) -> None:
         self.conn.close()
@@ -184,10 +204,16 @@ class Store:
             raise
         self.conn.execute("commit")
 
-    def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+    def _query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
         return self.conn.execute(sql, params).fetchall()
 
-    def insert(self, table: str, row: dict[str, Any]) -> int:
+    def _one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+        return self.conn.execute(sql, params).fetchone()
+
+    def _count(self, sql: str, params: Any = ()) -> int:
+        return int(self.conn.execute(sql, params).fetchone()[0])
+
+    def _insert(self, table: str, row: dict[str, Any]) -> int:
         cols = ", ".join(f"[{c}]" for c in row)
         marks = ", ".join("?" for _ in row)
         cursor = self.conn.execute(f"insert into [{table}] ({cols}) values ({marks})",
@@ -205,7 +231,7 @@ class Store:
                     "on conflict(name) do update set url = excluded.url", [name, url, now()])
 
     def site_rows(self) -> list[sqlite3.Row]:
-        return self.query(
+        return self._query(
             "select s.*, (select count(*) from versions v where v.site = s.name) as versions "
             "from sites s order by s.name")
 
@@ -233,7 +259,7 @@ class Store:
         """Log one attempt and move the site's run state (streak, last fetch, last success)."""
         row = {k: v for k, v in fetch.__dict__.items()}
         row["version"] = version
-        fetch_id = self.insert("fetches", row)
+        fetch_id = self._insert("fetches", row)
         if fetch.outcome in ("new", "same", "not_modified"):
             self.conn.execute(
                 "update sites set last_fetch_at = ?, last_ok_at = ?, failure_streak = 0, "
@@ -271,7 +297,7 @@ class Store:
 
     def recent_fetches(self, site: str, n: int) -> list[sqlite3.Row]:
         """The newest `n` fetches of `site`, newest first."""
-        return self.query("select * from fetches where site = ? order by id desc limit ?",
+        return self._query("select * from fetches where site = ? order by id desc limit ?",
                           [site, n])
 
     def failure_streak(self, site: str) -> int:
@@ -305,10 +331,12 @@ class Store:
                        first_seen=row["first_seen"], last_seen=row["last_seen"],
                        rules=row["rules"], snapshot=row["snapshot"])
 
-    def find_text(self, site: str, text_hash: str) -> int | None:
-        """The newest version of `site` whose text has this hash (a page variant coming back)."""
-        row = self.conn.execute("select number from versions where site = ? and hash = ? "
-                                "order by number desc limit 1", [site, text_hash]).fetchone()
+    def find_text(self, site: str, text_hash: str, *, before: int | None = None) -> int | None:
+        """The newest version of `site` (older than `before`, when given) whose text has this
+        hash (a page variant coming back)."""
+        row = self._one("select number from versions where site = ? and hash = ? and "
+                        "number < ? order by number desc limit 1",
+                        [site, text_hash, before if before is not None else 1 << 62])
         return int(row[0]) if row else None
 
     def adopt_rules(self, site: str, number: int, rules: str) -> None:
@@ -325,54 +353,113 @@ class Store:
         row = self.conn.execute("select coalesce(max(number), 0) from versions where site = ?",
                                 [site]).fetchone()
         number = int(row[0]) + 1
-        self.insert("versions", {"site": site, "number": number,
+        self._insert("versions", {"site": site, "number": number,
                                  "hash": digest(text.encode("utf-8")), "text": pack(text),
                                  "size": len(text.encode("utf-8")), "first_seen": at,
                                  "last_seen": at, "snapshot": snapshot, "fetch": fetch_id,
                                  "rules": rules})
         return number
 
-    def add_change(self, site: str, before: int, after: int, *, at: str,
-                   classification: dict[str, Any] | None, restores: int | None = None,
-                   technical: bool = False) -> int:
-        c = classification or {}
-        if not technical:
-            self.conn.execute("update sites set last_change_at = ? where name = ?", [at, site])
-        return self.insert("changes", {
-            "site": site, "from_version": before, "to_version": after, "at": at,
-            "major": None if not c else int(bool(c.get("major"))),
-            "categories": json.dumps(c.get("categories", [])),
-            "findings": json.dumps(c.get("findings", [])),
-            "ignored": json.dumps(c.get("ignored", [])),
-            "stats": json.dumps(c.get("stats", {})), "restores": restores,
-            "technical": int(technical)})
+    def add_change(self, change: Change) -> Change:
+        """Record `change` (inside a transaction); return it with its id."""
+        if not change.technical:
+            self.conn.execute("update sites set last_change_at = ? where name = ?",
+                              [change.at, change.site])
+        c = change.classification
+        change_id = self._insert("changes", {
+            "site": change.site, "from_version": change.from_version,
+            "to_version": change.to_version, "at": change.at,
+            "major": None if c is None else int(c.major),
+            "categories": json.dumps(list(c.categories) if c else []),
+            "findings": json.dumps(c.to_dict()["findings"] if c else []),
+            "ignored": json.dumps(list(c.ignored) if c else []),
+            "stats": json.dumps(dict(c.stats) if c else {}), "restores": change.restores,
+            "technical": int(change.technical),
+            "classifier": c.classifier if c else None,
+            "classifier_version": c.classifier_version if c else None,
+            "incomplete": int(c.incomplete) if c else 0})
+        return replace(change, id=change_id)
 
-    def change(self, site: str, to_version: int) -> dict[str, Any] | None:
-        row = self.conn.execute("select * from changes where site = ? and to_version = ?",
-                                [site, to_version]).fetchone()
+    def change(self, site: str, to_version: int) -> Change | None:
+        """The change that led to version `to_version` of `site`."""
+        row = self._one("select * from changes where site = ? and to_version = ?",
+                        [site, to_version])
+        return decode_change(row) if row else None
+
+    def change_by_id(self, change_id: int) -> Change | None:
+        row = self._one("select * from changes where id = ?", [change_id])
         return decode_change(row) if row else None
 
     def history(self, site: str) -> list[dict[str, Any]]:
         """Every version of `site`, oldest first, with the change that led to it."""
-        rows = self.query(
+        rows = self._query(
             "select v.number, v.first_seen, v.last_seen, v.size, v.hash, c.id as change_id, "
-            "c.major, c.categories, c.stats, c.restores, c.technical from versions v "
-            "left join changes c "
+            "c.major, c.categories, c.stats, c.restores, c.technical, c.classifier, "
+            "c.classifier_version, c.incomplete from versions v left join changes c "
             "on c.site = v.site and c.to_version = v.number where v.site = ? order by v.number",
             [site])
         return [history_entry(r) for r in rows]
+
+    def version_row(self, site: str, number: int) -> sqlite3.Row | None:
+        """Hash and dates of version `number` of `site`, without its text."""
+        return self._one("select number, hash, first_seen, last_seen from versions where "
+                         "site = ? and number = ?", [site, number])
+
+    def version_seen(self, site: str, number: int) -> str | None:
+        """When version `number` of `site` was last seen (None when unknown)."""
+        row = self._one("select last_seen from versions where site = ? and number = ?",
+                        [site, number])
+        return row["last_seen"] if row else None
+
+    def version_count(self, site: str) -> int:
+        return self._count("select count(*) from versions where site = ?", [site])
+
+    def has_snapshot(self, key: str) -> bool:
+        return self._one("select 1 from snapshots where hash = ?", [key]) is not None
+
+    def page_fetches(self, site: str) -> list[sqlite3.Row]:
+        """Every fetch of `site` that got a page (new, same, not modified, suspect), oldest
+        first: what `monitor reextract` rebuilds versions from."""
+        return self._query("select id, at, outcome, snapshot from fetches where site = ? and "
+                           "outcome in ('new', 'same', 'not_modified', 'suspect') order by id",
+                           [site])
+
+    def forget_versions(self, site: str) -> None:
+        """Delete every version and change of `site` (reextract rebuilds them, in the same
+        transaction)."""
+        self.conn.execute("delete from changes where site = ?", [site])
+        self.conn.execute("delete from versions where site = ?", [site])
+
+    def failure_start(self, site: str, streak: int) -> sqlite3.Row | None:
+        """The first fetch (id, at) of the current failure streak of `streak` fetches."""
+        return self._one("select id, at from fetches where site = ? order by id desc "
+                         "limit 1 offset ?", [site, streak - 1])
+
+    def fetches_since(self, fetch_id: int) -> list[sqlite3.Row]:
+        """Fetches recorded after `fetch_id`, oldest first."""
+        return self._query("select * from fetches where id > ? order by id", [fetch_id])
+
+    def last_fetch_id(self) -> int:
+        return self._count("select coalesce(max(id), 0) from fetches")
 
     def has_site(self, site: str) -> bool:
         return self.conn.execute("select 1 from sites where name = ?", [site]).fetchone() \
             is not None
 
 
-def decode_change(row: sqlite3.Row) -> dict[str, Any]:
-    change = dict(row)
-    for key in ("categories", "findings", "ignored", "stats"):
-        change[key] = json.loads(change[key] or "null")
-    change["major"] = None if change["major"] is None else bool(change["major"])
-    return change
+def decode_change(row: sqlite3.Row) -> Change:
+    classification = None
+    if row["major"] is not None:
+        classification = Classification.from_dict({
+            "major": bool(row["major"]), "categories": json.loads(row["categories"] or "[]"),
+            "findings": json.loads(row["findings"] or "[]"),
+            "ignored": json.loads(row["ignored"] or "[]"),
+            "stats": json.loads(row["stats"] or "{}"), "classifier": row["classifier"],
+            "classifier_version": row["classifier_version"],
+            "incomplete": bool(row["incomplete"])})
+    return Change(site=row["site"], from_version=row["from_version"],
+                  to_version=row["to_version"], at=row["at"], classification=classification,
+                  technical=bool(row["technical"]), restores=row["restores"], id=row["id"])
 
 
 def history_entry(row: sqlite3.Row) -> dict[str, Any]:
@@ -384,5 +471,7 @@ def history_entry(row: sqlite3.Row) -> dict[str, Any]:
         entry.update(major=None if row["major"] is None else bool(row["major"]),
                      categories=json.loads(row["categories"] or "[]"),
                      words_added=stats.get("words_added"), words_removed=stats.get("words_removed"),
-                     restores=row["restores"], technical=bool(row["technical"]))
+                     restores=row["restores"], technical=bool(row["technical"]),
+                     classifier=row["classifier"], classifier_version=row["classifier_version"],
+                     incomplete=bool(row["incomplete"]))
     return entry

@@ -12,7 +12,8 @@ Everything else (wrapping, numbering, order, case, quotes, spelling, dates, link
 without a new term) is reported as ignored.
 A text largely replaced (few statements kept in place, see `monitor.differ`) is major in itself:
 a finding of kind `replaced` (no category) says so, and the categories come from the concrete
-evidence the judge finds in the new and old statements, read in turn, within a time budget.
+evidence the judge finds in the new and old statements, read in turn, within a work bound
+(statements judged, see `monitor.judge.MAX_WORK`: never the clock).
 `stats` counts statements and the words inserted and deleted by the word-level diff of the
 changed statements (`words_added`, `words_removed`; for a rewrite of thousands of words, all
 the words of the changed statements).
@@ -20,66 +21,26 @@ the words of the changed statements).
 
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass, field
-
 from monitor.differ import align, word_counts
-
-CATEGORIES = (
-    "purpose",
-    "data_types",
-    "recipients",
-    "controller",
-    "rights",
-    "contact",
-    "transfer",
-    "retention",
-    "children",
-    "security",
-)
-# When judging statements stops once the verdict is major, counted from the start (whatever
-# came before, judging has at least _MIN_S): any pair takes well under 2 s.
-BUDGET_S = 1.3
-REPLACED_BUDGET_S = 0.75  # a text largely replaced: major anyway
-_MIN_S = 0.15
+from monitor.records import CATEGORIES, Classification, Finding
 
 
-@dataclass(frozen=True)
-class Finding:
-    category: str  # one of CATEGORIES ('' for a text largely replaced)
-    kind: str  # "added" | "removed" | "changed" | "replaced"
-    before: str  # quoted passage before ('' when added)
-    after: str  # quoted passage after ('' when removed)
-    section: str  # heading of the section where it sits ('' if none)
+class RulesClassifier:
+    """The hand-written rules: concrete evidence read statement by statement."""
 
+    name = "rules"
+    version = "1.0"
 
-@dataclass(frozen=True)
-class Classification:
-    major: bool
-    categories: tuple[str, ...]  # sorted in CATEGORIES order
-    findings: tuple[Finding, ...]
-    ignored: tuple[str, ...]  # short descriptions of what was judged cosmetic
-    stats: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return {
-            "major": self.major,
-            "categories": list(self.categories),
-            "findings": [asdict(f) for f in self.findings],
-            "ignored": list(self.ignored),
-            "stats": dict(self.stats),
-        }
+    def classify(self, before: str, after: str) -> Classification:
+        return classify(before, after)
 
 
 def classify(before: str, after: str) -> Classification:
     """Classify the change from `before` to `after` (normalised Markdown or plain text)."""
-    from monitor.judge import Judge  # local: judge imports Finding from here
+    from monitor.judge import Judge
 
-    start = time.perf_counter()
     al = align(before, after)
-    budget = REPLACED_BUDGET_S if al.replaced else BUDGET_S
-    budget = max(_MIN_S, budget - (time.perf_counter() - start))
-    judge = Judge(al.before, al.after, budget, replaced=al.replaced)
+    judge = Judge(al.before, al.after, replaced=al.replaced)
     if al.replaced:
         judge.findings.append(_replaced(al.before, al.after, al.kept))
     judge.prepare(al.hunks)
@@ -102,17 +63,18 @@ def classify(before: str, after: str) -> Classification:
         "statements_removed": sum(len(h.removed) for h in al.hunks),
         "statements_added": sum(len(h.added) for h in al.hunks),
         **word_counts(al.hunks),
-        "elapsed_ms": round((time.perf_counter() - start) * 1000, 1),
+        "statements_judged": judge.done,
     }
     if judge.skipped:
-        judge.ignored.append(
-            f"{judge.skipped} changed statement(s) not examined: time budget spent"
-        )
+        why = "the watchdog stopped a runaway judgement" if judge.incomplete else \
+            f"the verdict was major after {judge.done} statements"
+        judge.ignored.append(f"{judge.skipped} changed statement(s) not examined: {why}")
         stats["statements_not_examined"] = judge.skipped
     if al.moved:
         judge.ignored.append(f"{al.moved} statement(s) moved or reordered without change")
     return Classification(
-        bool(findings), cats, tuple(findings), tuple(_dedupe(judge.ignored)), stats
+        bool(findings), cats, tuple(findings), tuple(_dedupe(judge.ignored)), stats,
+        incomplete=judge.incomplete,
     )
 
 
@@ -140,29 +102,3 @@ def _unique(findings: list[Finding]) -> list[Finding]:
 
 def _dedupe(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
-
-
-_BOLD, _RED, _GREEN, _RESET = "\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[0m"
-
-
-def format_report(c: Classification, *, color: bool = False) -> str:
-    """Human report: verdict, categories, findings (before -> after, section), ignored summary."""
-
-    def paint(code: str, text: str) -> str:
-        return f"{code}{text}{_RESET}" if color else text
-
-    verdict = "MAJOR change" if c.major else "No major change"
-    lines = [paint(_BOLD, verdict) + (f": {', '.join(c.categories)}" if c.categories else "")]
-    for f in c.findings:
-        where = f" (in '{f.section}')" if f.section else ""
-        lines.append(f"\n* {f.category or 'text'} - {f.kind}{where}")
-        if f.before:
-            lines.append("  before: " + paint(_RED, f.before))
-        if f.after:
-            lines.append("  after:  " + paint(_GREEN, f.after))
-    if c.ignored:
-        lines.append(f"\nIgnored as cosmetic ({len(c.ignored)}):")
-        lines += [f"  - {d}" for d in c.ignored[:20]]
-        if len(c.ignored) > 20:
-            lines.append(f"  - ... and {len(c.ignored) - 20} more")
-    return "\n".join(lines)
