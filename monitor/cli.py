@@ -165,7 +165,7 @@ def describe(outcome: Any) -> str:
         change = outcome.change
         if change is None:
             return f"{outcome.site}: first version"
-        verdict = ("MAJOR " + ", ".join(change.categories)) if change.major else "minor"
+        verdict = ("MAJOR " + labels(change.categories)) if change.major else "minor"
         if change.technical:
             verdict = "technical: extraction rules changed, not alerted"
         return f"{outcome.site}: new version {outcome.version} ({verdict})"
@@ -220,6 +220,13 @@ def history(ctx: click.Context, site: str, as_json: bool) -> None:
                        summarize(e)] for e in entries]))
 
 
+def labels(categories: Any) -> str:
+    """Categories in words, for people ('Data recipients'); JSON keeps the machine names."""
+    from monitor.records import category_label
+
+    return ", ".join(category_label(c) for c in categories)
+
+
 def summarize(entry: dict[str, Any]) -> str:
     """The change column of `history`."""
     if "major" not in entry:
@@ -233,7 +240,7 @@ def summarize(entry: dict[str, Any]) -> str:
     if entry.get("technical"):
         return f"technical: extraction rules changed ({words})"
     if entry["major"]:
-        return f"MAJOR: {', '.join(entry['categories'])} ({words}{restores})"
+        return f"MAJOR: {labels(entry['categories'])} ({words}{restores})"
     return f"minor ({words}{restores})"
 
 

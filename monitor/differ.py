@@ -116,6 +116,27 @@ def diff_words(before: str, after: str) -> list[Op]:
     return [(op, "".join(tokens)) for op, tokens in ops if tokens]
 
 
+Run = tuple[bool, str]  # (changed?, text)
+
+
+def marked(before: str, after: str) -> tuple[list[Run], list[Run]]:
+    """Two versions of a sentence as runs of text, the words that changed flagged: in
+    `before` the words removed, in `after` the words added (for "changed" findings)."""
+    ops = diff_words(before, after)
+    return (_runs([(op < 0, t) for op, t in ops if op <= 0]),
+            _runs([(op > 0, t) for op, t in ops if op >= 0]))
+
+
+def _runs(parts: list[Run]) -> list[Run]:
+    out: list[Run] = []
+    for changed, text in parts:
+        if out and out[-1][0] == changed:
+            out[-1] = (changed, out[-1][1] + text)
+        else:
+            out.append((changed, text))
+    return out
+
+
 def align(before: str | Sequence[Unit], after: str | Sequence[Unit]) -> Alignment:
     """Changed places between two versions, moved statements taken out."""
     memo: dict = {}

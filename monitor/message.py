@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.clock import short
+from monitor.records import category_label
 
 MAX_FINDINGS = 10  # in Slack and in the text of a message; the rest is counted
 MAX_PLACES = 8  # changed places shown with their diff in e-mail
@@ -69,8 +70,22 @@ def change_message(key: str, p: dict[str, Any], places: list[Place]) -> Message:
 
 
 def change_subject(p: dict[str, Any]) -> str:
-    verdict = ", ".join(p.get("categories") or []) or ("major" if p.get("major") else "minor")
+    verdict = labels(p) or ("major" if p.get("major") else "minor")
     return f"[policy change] {p['site']}: {verdict}"
+
+
+def labels(p: dict[str, Any]) -> str:
+    """The change's categories in words: 'Data recipients, Contact channels'."""
+    return ", ".join(category_label(c) for c in p.get("categories") or [])
+
+
+def judged(p: dict[str, Any]) -> str:
+    """Who judged the change, and whether the judging was cut short."""
+    who = " ".join(x for x in (p.get("classifier"), p.get("classifier_version")) if x)
+    line = f"Judged by the {who} classifier." if who else ""
+    if p.get("incomplete"):
+        line += " Judging was cut short (watchdog): look at the whole diff."
+    return line.strip()
 
 
 def versions_line(p: dict[str, Any]) -> str:
@@ -84,8 +99,24 @@ def command(p: dict[str, Any]) -> str:
 
 def verdict(p: dict[str, Any]) -> str:
     if p.get("major"):
-        return "MAJOR change: " + (", ".join(p.get("categories") or []) or "unclassified")
+        return "MAJOR change: " + (labels(p) or "unclassified")
     return "minor change"
+
+
+def sentences(f: dict[str, Any]) -> tuple[list[tuple[bool, str]], list[tuple[bool, str]]]:
+    """A finding's sentences before and after, as runs with the changed words flagged (a
+    sentence added or removed as a whole is one unflagged run)."""
+    from monitor.differ import marked
+
+    before, after = clip(f.get("before") or ""), clip(f.get("after") or "")
+    if before and after:
+        return marked(before, after)
+    return ([(False, before)] if before else []), ([(False, after)] if after else [])
+
+
+def runs_text(runs: list[tuple[bool, str]], mark: tuple[str, str]) -> str:
+    return "".join(f"{mark[0]}{t}{mark[1]}" if changed and t.strip() else t
+                   for changed, t in runs)
 
 
 def change_text(p: dict[str, Any], places: list[Place]) -> str:
@@ -93,9 +124,11 @@ def change_text(p: dict[str, Any], places: list[Place]) -> str:
              versions_line(p), "", f"Findings ({total(p)}):"]
     for f in (p.get("findings") or [])[:MAX_FINDINGS]:
         lines.append(f"* {finding_title(f)}")
-        lines += [f"  before: {clip(f['before'])}"] if f.get("before") else []
-        lines += [f"  after:  {clip(f['after'])}"] if f.get("after") else []
+        before, after = sentences(f)
+        lines += [f"  before: {runs_text(before, ('[-', '-]'))}"] if before else []
+        lines += [f"  after:  {runs_text(after, ('{+', '+}'))}"] if after else []
     lines += more(p)
+    lines += ["", judged(p)] if judged(p) else []
     if places:
         lines += ["", "What changed, word by word ([-removed-] {+added+}):"]
         for section, ops in places:
@@ -108,7 +141,7 @@ def finding_title(f: dict[str, Any]) -> str:
     where = f" (in '{f['section']}')" if f.get("section") else ""
     if not f["category"]:  # the classifier's "text replaced" finding belongs to no category
         return f"the policy's text was {f['kind']}{where}"
-    return f"{f['category']} - {f['kind']}{where}"
+    return f"{category_label(f['category'])} - {f['kind']}{where}"
 
 
 def total(p: dict[str, Any]) -> int:
@@ -132,18 +165,31 @@ def change_html(p: dict[str, Any], places: list[Place]) -> str:
              f"<h3>Findings ({total(p)})</h3><ul>"]
     for f in (p.get("findings") or [])[:MAX_FINDINGS]:
         parts.append(f"<li><b>{e(finding_title(f))}</b>")
-        if f.get("before"):
-            parts.append(f'<br>before: <del style="color:#b00">{e(clip(f["before"]))}</del>')
-        if f.get("after"):
-            parts.append(f'<br>after: <ins style="color:#070">{e(clip(f["after"]))}</ins>')
+        before, after = sentences(f)
+        if before:
+            parts.append(f'<br>before: <span style="color:#555">{runs_html(before, DEL)}</span>')
+        if after:
+            parts.append(f"<br>after: <span>{runs_html(after, INS)}</span>")
         parts.append("</li>")
     parts.append("</ul>" + "".join(f"<p>{e(m)}</p>" for m in more(p)))
+    if judged(p):
+        parts.append(f'<p style="color:#555">{e(judged(p))}</p>')
     if places:
         parts.append("<h3>What changed</h3>")
         for section, ops in places:
             parts.append(f"<p><i>{e(section)}</i><br>{ops_html(ops)}</p>")
     parts.append(f"<p>To see more: <code>{e(command(p))}</code></p>")
     return page("\n".join(parts))
+
+
+DEL = ('<del style="background:#fdd;color:#900">', "</del>")
+INS = ('<ins style="background:#dfd;color:#060;text-decoration:none;font-weight:bold">',
+       "</ins>")
+
+
+def runs_html(runs: list[tuple[bool, str]], tag: tuple[str, str]) -> str:
+    return "".join(f"{tag[0]}{html.escape(t)}{tag[1]}" if changed and t.strip()
+                   else html.escape(t) for changed, t in runs)
 
 
 def ops_html(ops: list[Op]) -> str:
@@ -163,16 +209,33 @@ def change_slack(p: dict[str, Any]) -> dict[str, Any]:
     summary = (f"*<{slack_url(p['url'])}|{slack(p['site'])}>*: {slack(verdict(p))}\n"
                f"{slack(versions_line(p))}")
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": plain(f"Policy change: {p['site']}", SLACK_HEADER)},
+        {"type": "header", "text": plain(f"Policy change: {p['site']}"
+                                         + (f" ({labels(p)})" if labels(p) else ""),
+                                         SLACK_HEADER)},
         section(summary)]
     for f in findings[:MAX_FINDINGS]:
         lines = [f"*{slack(finding_title(f))}*"]
-        lines += [f">before: {slack(clip(f['before']))}"] if f.get("before") else []
-        lines += [f">after: {slack(clip(f['after']))}"] if f.get("after") else []
+        before, after = sentences(f)
+        lines += [f">before: {runs_slack(before, '~')}"] if before else []
+        lines += [f">after: {runs_slack(after, '*')}"] if after else []
         blocks.append(section("\n".join(lines)))
-    tail = more(p) + [f"To see more: `{slack(command(p))}`"]
+    tail = more(p) + ([judged(p)] if judged(p) else []) + [
+        f"To see more: `{slack(command(p))}`"]
     blocks.append({"type": "context", "elements": [mrkdwn("\n".join(tail))]})
     return {"text": slack(change_subject(p)), "blocks": blocks}
+
+
+def runs_slack(runs: list[tuple[bool, str]], mark: str) -> str:
+    """Changed words wrapped in `mark` (~struck~ or *bold*), spaces kept outside the marks."""
+    out = []
+    for changed, t in runs:
+        core = t.strip()
+        if changed and core:
+            lead, trail = t[:len(t) - len(t.lstrip())], t[len(t.rstrip()):]
+            out.append(f"{lead}{mark}{slack(core)}{mark}{trail}")
+        else:
+            out.append(slack(t))
+    return "".join(out)
 
 
 # --- fetch trouble and tests ---

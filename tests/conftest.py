@@ -55,10 +55,11 @@ class Monitor:
     def env(self) -> dict[str, str]:
         return {**os.environ, "MONITOR_CONFIG": str(self.config), "MONITOR_DB": str(self.db)}
 
-    def __call__(self, *args: str, check: int | None = 0,
-                 timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def __call__(self, *args: str, check: int | None = 0, timeout: float = 120,
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run([sys.executable, "-m", "monitor.cli", *args], cwd=self.folder,
-                              env=self.env(), capture_output=True, text=True, timeout=timeout)
+                              env={**self.env(), **(env or {})}, capture_output=True, text=True,
+                              timeout=timeout)
         if check is not None and proc.returncode != check:
             raise AssertionError(f"monitor {' '.join(args)} exited {proc.returncode}, not "
                                  f"{check}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")

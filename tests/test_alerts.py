@@ -182,7 +182,7 @@ def test_email_arrives_with_headers_both_parts_findings_and_escaped_page_text(tm
     [result] = deliver_pending(store, config)
     assert result.state == "sent", result
     [mail] = smtp.inbox.messages
-    assert mail["Subject"] == "[policy change] wemet: recipients"
+    assert mail["Subject"] == "[policy change] wemet: Data recipients"
     assert mail["From"] == "policy-monitor@example.org"
     assert mail["To"] == "privacy-team@example.org"
     assert mail["Message-ID"].endswith("@example.org>")
@@ -264,7 +264,7 @@ def test_slack_gets_block_kit_with_escaped_page_text_within_limits(tmp_path, hoo
     everything = json.dumps(message)
     assert "<!channel>" not in everything and "&lt;!channel&gt;" in everything
     assert "<http://evil.example|" not in everything and "<script>" not in everything
-    assert "&amp; co" in everything and "*recipients - added" in everything
+    assert "&amp; co" in everything and "*Data recipients - added" in everything
 
 
 def test_a_big_change_stays_within_slack_limits_and_counts_the_rest(tmp_path, hook):
@@ -409,7 +409,7 @@ def test_apprise_delivers_through_a_real_json_endpoint(tmp_path, hook):
     [result] = deliver_pending(store, config)
     assert result.state == "sent" and result.channel.startswith("apprise:json:")
     [message] = hook.delivered()
-    assert message["title"] == "[policy change] wemet: recipients"
+    assert message["title"] == "[policy change] wemet: Data recipients"
     assert "data brokers" in message["message"]
 
 

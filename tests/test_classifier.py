@@ -72,7 +72,7 @@ def test_to_dict_and_report():
     json.dumps(d)
     report = format_report(c)
     assert (
-        report.startswith("MAJOR change: retention") and "before:" in report and "after:" in report
+        report.startswith("MAJOR change: Retention") and "before:" in report and "after:" in report
     )
     assert "\x1b[" in format_report(c, color=True)
     assert format_report(classify("a b c", "a b c")).startswith("No major change")

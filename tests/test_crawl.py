@@ -230,3 +230,13 @@ def test_a_bad_daemon_key_fails_every_command_that_reads_the_config(monitor):
     for command in (["crawl"], ["sites"]):
         proc = monitor(*command, check=2)
         assert "daemon.tik" in proc.stderr and str(monitor.config) in proc.stderr
+
+
+def test_scrapy_lines_and_the_monitor_stats_show_at_the_asked_log_level(server, monitor):
+    server.site["/privacy"] = Page(text=WEMET)
+    monitor.sites(("wemet", f"{server.url}/privacy"))
+    quiet = monitor.crawl()
+    assert "Dumping Scrapy stats" not in quiet.stderr
+    loud = monitor("crawl", *FAST, env={"MONITOR_SCRAPY_LOG_LEVEL": "INFO"})
+    assert "Dumping Scrapy stats" in loud.stderr
+    assert "'monitor/same': 1" in loud.stderr and "'monitor/new'" not in loud.stderr

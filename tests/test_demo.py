@@ -15,7 +15,7 @@ def test_demo_runs_the_whole_pipeline(tmp_path):
     assert "crawled 5 of 5 sites: 5 same" in out  # chrome changed, policies did not
     assert "wemet: new version 2 (MAJOR" in out
     assert "received 1 alert(s)" in out  # one Slack alert, for the edit, none for first sight
-    assert "[policy change] wemet: recipients, contact" in out
+    assert "[policy change] wemet: Data recipients, Contact channels" in out
     history = out.split("$ monitor history wemet")[1].split("$ monitor diff")[0]
     assert "first version" in history and "MAJOR: " in history and "recipients" in history
     diff = out.split("$ monitor diff wemet")[1]
