@@ -338,7 +338,8 @@ def test_a_long_delivery_pass_leases_each_row_from_its_own_claim(tmp_path, monke
             return
         other = Store(tmp_path / "monitor.db")  # another process's pass, starting now
         reclaim(other, datetime.now(UTC))
-        states.append(other.conn.execute("select state from alerts order by id desc").fetchone()["state"])
+        newest = other.conn.execute("select state from alerts order by id desc").fetchone()
+        states.append(newest["state"])
         other.close()
 
     with Receiver(on_post=on_post) as hook:

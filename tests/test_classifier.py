@@ -7,8 +7,8 @@ import pytest
 
 from monitor.classify import classify
 from monitor.classify.report import format_report
-from monitor.records import CATEGORIES, Classification, Finding
 from monitor.entities import base_name, extract
+from monitor.records import CATEGORIES, Classification, Finding
 
 CASES = sorted((Path(__file__).parent / "data" / "classify").iterdir())
 
