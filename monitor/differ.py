@@ -36,6 +36,7 @@ _MAX_PAIRING = 250_000
 _MAX_EDITS = 2000  # statements or words out of place beyond which a diff would take seconds
 _MAX_WORDS = 5000  # changed words beyond which they are counted without a diff
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
+_SPACED = re.compile(r"\S+|\s+")
 _RED, _GREEN, _DIM, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[2m", "\x1b[0m"
 
 
@@ -121,8 +122,10 @@ Run = tuple[bool, str]  # (changed?, text)
 
 def marked(before: str, after: str) -> tuple[list[Run], list[Run]]:
     """Two versions of a sentence as runs of text, the words that changed flagged: in
-    `before` the words removed, in `after` the words added (for "changed" findings)."""
-    ops = diff_words(before, after)
+    `before` the words removed, in `after` the words added (for "changed" findings). A word
+    is what white space delimits, so an e-mail address or a number is marked whole."""
+    ops = [(op, "".join(tokens)) for op, tokens in diff_sequences(
+        _SPACED.findall(before), _SPACED.findall(after), semantic=True) if tokens]
     return (_runs([(op < 0, t) for op, t in ops if op <= 0]),
             _runs([(op > 0, t) for op, t in ops if op >= 0]))
 

@@ -360,3 +360,34 @@ def test_a_first_run_creates_the_database_folder(server, monitor, daemons):
     wait_for(lambda: db.exists() and versions(db, "wemet") == [1], 30, "version 1", daemons.log)
     daemons.stop(proc)
     assert "Traceback" not in daemons.log.read_text()
+
+
+def test_the_daemon_runs_sites_by_its_clock_so_a_day_passes_without_waiting(server, tmp_path):
+    """The daemon reads the time from its injected clock: its dispatch decisions (which site is
+    due, when it runs next) are tested at any hour without waiting for it; the crawls are real."""
+    server.site["/h"] = Page(text=WEMET)
+    server.site["/d"] = Page(text=BELIEVE)
+    config, db = tmp_path / "sites.toml", tmp_path / "monitor.db"
+    write_sites(config, [("hourly", f"{server.url}/h", "every 1h"),
+                         ("daily", f"{server.url}/d", "daily")],
+                daemon="[daemon]\nmax_crawls = 1\n")
+    now = [datetime(2026, 3, 1, 12, 0, tzinfo=UTC)]
+    daemon = Daemon(config, db, crawl_settings=tuple(CRAWL[1::2]), clock=lambda: now[0])
+    daemon.watch(daemon.config)
+
+    def dispatch_at(moment: datetime) -> list[str]:
+        now[0] = moment
+        before = {n: len(fetches(db, n)) for n in ("hourly", "daily")}
+        daemon.dispatch()
+        for thread in daemon.crawls:
+            thread.join(timeout=60)
+        return sorted(n for n in before if len(fetches(db, n)) > before[n])
+
+    start = now[0]
+    assert dispatch_at(start) == []  # the first look comes after a short jitter
+    assert dispatch_at(start + timedelta(minutes=5)) == ["daily", "hourly"]
+    assert dispatch_at(start + timedelta(minutes=30)) == []
+    assert dispatch_at(start + timedelta(hours=1, minutes=5)) == ["hourly"]
+    [(nxt,)] = query(db, "select next_run_at from sites where name = 'daily'")
+    assert stamp(start + timedelta(hours=12)) < nxt <= stamp(start + timedelta(days=1, hours=1))
+    assert daemon.due["hourly"] <= start + timedelta(hours=2, minutes=5)
