@@ -12,7 +12,7 @@ outcome:
        ▲                  │
        └── transient ─────┤ (backoff 1 min doubling to 4 h, or the channel's Retry-After)
                           └── refused, or retried ≥ 8 times and ≥ 24 h ──► failed
-    skipped: a change that restores a version seen in the last 30 days (a flapping page)
+    skipped: a return to an earlier text that is page flapping, not a revert (see `returns`)
 
 A change's key names the site, the time of the fetch that recorded the new text, and that text's
 hash: `monitor reextract` renumbers versions and rebuilds changes (new rowids), but keeps fetch
@@ -44,7 +44,12 @@ from monitor.store import now as now_text
 
 log = logging.getLogger(__name__)
 
-FLAPPING = timedelta(days=30)
+# A return to an earlier text is a revert, alerted, only when the text it leaves was stable:
+# seen on at least STABLE_FETCHES fetches spanning at least STABLE_HOURS. And a text is alerted
+# as the destination of a change at most once within ALERTED_WINDOW (variants that alternate).
+STABLE_FETCHES = 3
+STABLE_HOURS = 24.0
+ALERTED_WINDOW = timedelta(days=30)
 MAX_ATTEMPTS = 8
 MIN_WINDOW = timedelta(hours=24)
 FIRST_BACKOFF = timedelta(minutes=1)
@@ -74,10 +79,10 @@ class Alerts:
         if not channels or not self.settings.wants(change.major, change.categories):
             return
         payload = change_payload(store, site, change)
-        flapping = flaps(store, site.name, change.restores, payload["to_date"])
+        quiet = returns(store, change, payload["to_hash"])
         for channel in channels:
             plan(store, change_key(payload, channel), site.name, channel, "change", payload,
-                 change_id=change.id, skipped=flapping)
+                 change_id=change.id, skipped_because=quiet)
 
     def on_fetch(self, store: Store, site: Site, ok: bool, error: str | None) -> None:
         channels = self.channels_for(site)
@@ -126,15 +131,25 @@ def change_payload(store: Store, site: Site, change: Change) -> dict[str, Any]:
             "incomplete": c.incomplete if c else False}
 
 
-def flaps(store: Store, site: str, restores: int | None, at: str | None) -> bool:
-    """True when the new text is an earlier version's, seen within `FLAPPING` of this change:
-    a page that alternates between variants (A/B tests, regional copies), not a new policy."""
-    if restores is None:
-        return False
-    last_seen = store.version_seen(site, restores)
-    if not last_seen:
-        return False
-    return parse_time(at or now_text()) - parse_time(last_seen) <= FLAPPING
+def returns(store: Store, change: Change, to_hash: str | None) -> str | None:
+    """Why a change back to an earlier text is not alerted, or None when it is.
+
+    Pages that alternate between variants (A/B tests, regional copies) return to earlier texts
+    all the time; a real revert (data brokers added, then removed a week later) must still be
+    told. So a return is alerted once the text it leaves was stable (seen on STABLE_FETCHES
+    fetches over STABLE_HOURS), and a text is alerted as the outcome of a change at most once
+    within ALERTED_WINDOW: a page flipping between two variants alerts at most once per text."""
+    if change.restores is None or not to_hash:
+        return None
+    fetches, hours = store.version_span(change.site, change.from_version)
+    if fetches < STABLE_FETCHES or hours < STABLE_HOURS:
+        return (f"back to the text of version {change.restores} after {fetches} fetch(es) over "
+                f"{hours:.0f} h of the other: page variants flapping, not a revert")
+    since = stamp(parse_time(change.at) - ALERTED_WINDOW)
+    if store.outbox.alerted_text(change.site, to_hash, since):
+        return (f"back to the text of version {change.restores}, already alerted in the last "
+                f"{ALERTED_WINDOW.days} days")
+    return None
 
 
 def plan_recovered(store: Store, site: Site) -> None:
@@ -151,12 +166,10 @@ def plan_recovered(store: Store, site: Site) -> None:
 
 def plan(store: Store, key: str, site: str | None, channel: str, kind: str,
          payload: dict[str, Any], *, change_id: int | None = None,
-         skipped: bool = False) -> int | None:
+         skipped_because: str | None = None) -> int | None:
     """One outbox row, unless its key is there already; its id when it is new."""
-    return store.outbox.plan(
-        key, site, channel, kind, payload, at=now_text(), change_id=change_id,
-        skipped_because="restores a version seen in the last 30 days (page flapping)"
-        if skipped else None)
+    return store.outbox.plan(key, site, channel, kind, payload, at=now_text(),
+                             change_id=change_id, skipped_because=skipped_because)
 
 
 def alerting_for(config: Config) -> Alerts | None:

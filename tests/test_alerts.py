@@ -430,13 +430,33 @@ def test_categories_policy_and_per_site_channels(tmp_path, hook, smtp):
     assert [r["channel"] for r in rows(store)] == ["slack"]
 
 
-def test_a_page_flapping_back_to_a_recent_version_is_recorded_not_alerted(tmp_path, hook):
+def test_a_page_flipping_between_variants_alerts_once(tmp_path, hook):
     config = slack_config(tmp_path, hook)
-    store = changed(tmp_path, config)
-    outcome = fetch(store, config, WEMET, "2026-01-09T10:00:00.000Z")  # back to version 1
-    assert outcome.change.restores == 1
-    assert [r["state"] for r in rows(store)] == ["pending", "skipped"]
+    store = changed(tmp_path, config)  # WEMET, then the variant with a new recipient
+    variant = edited(SHARE)
+    for hour, text in enumerate([WEMET, variant, WEMET, variant, WEMET], 11):
+        outcome = fetch(store, config, text, f"2026-01-08T{hour}:00:00.000Z")
+        assert outcome.change and outcome.change.restores is not None
+    assert [r["state"] for r in rows(store)] == ["pending"] + ["skipped"] * 5
+    assert "flapping" in rows(store)[1]["last_error"]
     assert len(deliver_pending(store, config)) == 1
+
+
+def test_a_real_revert_after_the_newer_text_was_stable_alerts_once(tmp_path, hook):
+    config = slack_config(tmp_path, hook)
+    store = changed(tmp_path, config)  # data brokers added on Jan 8
+    for day in ("09", "10"):  # the new text stands for two days
+        assert fetch(store, config, edited(SHARE), f"2026-01-{day}T10:00:00.000Z").outcome == \
+            "same"
+    back = fetch(store, config, WEMET, "2026-01-11T10:00:00.000Z")  # removed again
+    assert back.change and back.change.restores == 1 and back.change.major
+    assert [r["state"] for r in rows(store)] == ["pending", "pending"]
+    deliver_pending(store, config)
+    assert len(hook.delivered()) == 2
+    # and flipping on from there stays quiet: each text was alerted once already
+    fetch(store, config, edited(SHARE), "2026-01-11T11:00:00.000Z")
+    fetch(store, config, WEMET, "2026-01-11T12:00:00.000Z")
+    assert [r["state"] for r in rows(store)] == ["sent", "sent", "skipped", "skipped"]
 
 
 def test_fetch_trouble_alerts_once_then_recovery_once(tmp_path, hook):

@@ -405,6 +405,17 @@ class Store:
         return self._one("select number, hash, first_seen, last_seen from versions where "
                          "site = ? and number = ?", [site, number])
 
+    def version_span(self, site: str, number: int) -> tuple[int, float]:
+        """How many fetches saw version `number` of `site`, and over how many hours."""
+        from monitor.clock import parse_time
+
+        row = self._one("select count(*) as n, min(at) as first, max(at) as last from fetches "
+                        "where site = ? and version = ?", [site, number])
+        if row is None or not row["n"]:
+            return 0, 0.0
+        hours = (parse_time(row["last"]) - parse_time(row["first"])).total_seconds() / 3600
+        return int(row["n"]), hours
+
     def version_seen(self, site: str, number: int) -> str | None:
         """When version `number` of `site` was last seen (None when unknown)."""
         row = self._one("select last_seen from versions where site = ? and number = ?",

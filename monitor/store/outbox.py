@@ -53,6 +53,16 @@ class Outbox:
                                  "substr(key, 1, ?) = ?", [kind, len(prefix), prefix])
         return [r["channel"] for r in rows]
 
+    def alerted_text(self, site: str, text_hash: str, since: str) -> bool:
+        """Whether a change of `site` to the text `text_hash`, fetched since `since`, was
+        alerted (planned, not skipped)."""
+        row = self.conn.execute(
+            "select 1 from alerts where site = ? and kind = 'change' and state != 'skipped' "
+            "and json_extract(payload, '$.at') >= ? and json_extract(payload, '$.to_hash') = ? "
+            "limit 1",
+            [site, since, text_hash]).fetchone()
+        return row is not None
+
     def due(self, now: str) -> list[sqlite3.Row]:
         """Pending rows whose time has come, oldest first."""
         return self.conn.execute(
