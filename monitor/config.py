@@ -23,8 +23,10 @@ DEFAULT_CONFIG = Path("sites.toml")
 DEFAULT_DB = Path("snapshots") / "monitor.db"
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-SITE_KEYS = {"name", "url", "select", "remove", "schedule", "notify", "obey_robots", "timeout"}
-DEFAULT_KEYS = {"schedule", "notify", "obey_robots", "timeout"}
+SITE_KEYS = {"name", "url", "select", "remove", "schedule", "notify", "obey_robots", "timeout",
+             "render"}
+DEFAULT_KEYS = {"schedule", "notify", "obey_robots", "timeout", "render"}
+RENDERS = ("http", "browser")
 TOP_KEYS = {"sites", "defaults", "alerts", "daemon", "classifier"}
 ALERT_KEYS = {"on", "categories", "failures", "email", "slack", "apprise"}
 CHANNEL_KEYS = {"email": {"smtp_url", "from", "to"}, "slack": {"webhook_url"},
@@ -51,6 +53,7 @@ class Site:
     notify: tuple[str, ...] | None = None  # None: every configured channel
     obey_robots: bool = True
     timeout: float = 30.0
+    render: str = "http"  # "browser": rendered in headless Chromium (pages written by scripts)
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,7 @@ def parse_site(entry: Any, defaults: dict[str, Any], *, file: str, index: int) -
         obey_robots=check_type(merged.get("obey_robots", True), bool, file=file, site=name,
                                key="obey_robots"),
         timeout=check_timeout(merged.get("timeout", 30), file=file, site=name),
+        render=check_render(merged.get("render", "http"), file=file, site=name),
     )
 
 
@@ -341,6 +345,14 @@ def check_timeout(value: Any, *, file: str, site: str) -> float:
     return float(value)
 
 
+def check_render(value: Any, *, file: str, site: str) -> str:
+    if value not in RENDERS:
+        raise ConfigError('must be "http" (fetch the page) or "browser" (render it in headless '
+                          'Chromium, for pages written by scripts)', file=file, site=site,
+                          key="render")
+    return str(value)
+
+
 def check_schedule(value: Any, *, file: str, site: str) -> str:
     if not isinstance(value, str):
         raise ConfigError("must be a string", file=file, site=site, key="schedule")
@@ -377,6 +389,7 @@ schedule = "daily"          # "daily", "every 6h", "every 30s", or a cron expres
 # notify = ["email"]        # only these channels for this site
 # obey_robots = true
 # timeout = 30              # seconds
+# render = "browser"        # only for pages written by scripts: headless Chromium
 
 # [alerts.email]
 # smtp_url = "smtp://user:${SMTP_PASSWORD}@smtp.example.org:587"

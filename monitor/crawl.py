@@ -35,7 +35,9 @@ def crawl(config: Config, db: Path, names: list[str] | tuple[str, ...] = (),
     merged.setmodule("crawler.settings", priority="project")
     # MONITOR_SCRAPY_LOG_LEVEL (read by crawler.settings) shows Scrapy's own lines when set
     quiet = not os.environ.get("MONITOR_SCRAPY_LOG_LEVEL")
+    browser = any(site.render == "browser" for site in sites)  # Chromium only when needed
     merged.setdict({"MONITOR_CONFIG": str(config.path), "MONITOR_DB": str(db),
+                    "MONITOR_BROWSER": browser,
                     **({"LOG_LEVEL": "WARNING"} if quiet else {}), **(settings or {})},
                    priority="cmdline")
     outcomes: list[Outcome] = []

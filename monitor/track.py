@@ -91,7 +91,8 @@ def fingerprint(site: Site) -> str:
     """The extraction rules a text was made with: a change of them is no change of the policy."""
     from monitor.extract import VERSION
 
-    rules = json.dumps([VERSION, site.select, sorted(site.remove)])
+    rules = json.dumps([VERSION, site.select, sorted(site.remove)]
+                       + ([site.render] if site.render != "http" else []))
     return digest(rules.encode())[:12]
 
 

@@ -13,6 +13,7 @@ from twisted.python.failure import Failure
 
 from monitor import config as siteconfig
 from monitor.config import Site
+from monitor.errors import MonitorError
 from monitor.records import Fetched
 from monitor.store import now
 from monitor.track import fingerprint
@@ -33,6 +34,23 @@ class PolicySpider(scrapy.Spider):
         self.sites_to_crawl = sites_to_crawl
 
     @classmethod
+    def update_settings(cls, settings: Any) -> None:
+        """Headless Chromium only for a crawl with a `render = "browser"` site
+        (MONITOR_BROWSER; when unset, read from the site list)."""
+        super().update_settings(settings)
+        wanted = settings.get("MONITOR_BROWSER")
+        if wanted is None and settings.get("MONITOR_CONFIG"):
+            try:
+                config = siteconfig.load(settings.get("MONITOR_CONFIG"))
+            except MonitorError:
+                return  # from_crawler reports it
+            wanted = any(site.render == "browser" for site in config.sites)
+        if wanted and str(wanted).lower() not in ("0", "false"):
+            from crawler.browser import enable
+
+            enable(settings)
+
+    @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PolicySpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         if spider.sites_to_crawl is None:
@@ -45,12 +63,15 @@ class PolicySpider(scrapy.Spider):
             yield self.request(site)
 
     def request(self, site: Site) -> scrapy.Request:
-        return scrapy.Request(
-            site.url, callback=self.parse, errback=self.failed, dont_filter=True,
-            meta={"site": site.name, "rules": fingerprint(site), "started": now(),
-                  "download_timeout": site.timeout,
-                  "dont_obey_robotstxt": not site.obey_robots,
-                  "handle_httpstatus_list": SEEN_STATUSES})
+        meta = {"site": site.name, "rules": fingerprint(site), "started": now(),
+                "download_timeout": site.timeout, "dont_obey_robotstxt": not site.obey_robots,
+                "handle_httpstatus_list": SEEN_STATUSES}
+        if site.render == "browser":
+            from crawler.browser import meta as rendered
+
+            meta.update(rendered(site.timeout))
+        return scrapy.Request(site.url, callback=self.parse, errback=self.failed,
+                              dont_filter=True, meta=meta)
 
     def parse(self, response: Response) -> Fetched:
         meta = response.meta
