@@ -24,6 +24,8 @@ LAZY = {
     "alerts": "monitor.alerts_cli:alerts",
     "run": "monitor.daemon_cli:run",
     "status": "monitor.daemon_cli:status",
+    "extract": "monitor.extract_cli:extract",
+    "import-ota": "monitor.ota_cli:import_ota",
 }
 
 
@@ -100,18 +102,25 @@ def init(ctx: click.Context, force: bool) -> None:
 @click.argument("url")
 @click.option("--select", help="CSS selector of the policy's content.")
 @click.option("--remove", multiple=True, help="CSS selector to drop (repeatable).")
+@click.option("--force", is_flag=True,
+              help="Add the site even if its page cannot be fetched or is not a plausible policy.")
 @click.pass_context
 def add(ctx: click.Context, name: str, url: str, select: str | None,
-        remove: tuple[str, ...]) -> None:
-    """Add a site to the site list (checked before anything is written)."""
+        remove: tuple[str, ...], force: bool) -> None:
+    """Add a site to the site list, checked before anything is written: the entry, then the
+    page itself, fetched once (refused when the selector matches nothing or the text is not
+    a plausible policy, unless --force)."""
     path: Path = ctx.obj["config"]
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     new = old + siteconfig.site_block(name, url, select, remove)
     import tomllib
 
-    siteconfig.parse(tomllib.loads(new), path)  # raises ConfigError, file untouched
+    from monitor.extract_cli import check_site
+
+    config = siteconfig.parse(tomllib.loads(new), path)  # raises ConfigError, file untouched
+    note = check_site(config.select([name])[0], force=force)  # raises MonitorError, same
     path.write_text(new, encoding="utf-8")
-    click.echo(f"added {name}: {url}")
+    click.echo(f"added {name}: {url}{note}")
 
 
 @main.command()

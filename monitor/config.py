@@ -24,7 +24,9 @@ DEFAULT_DB = Path("snapshots") / "monitor.db"
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 SITE_KEYS = {"name", "url", "select", "remove", "schedule", "notify", "obey_robots", "timeout",
-             "render"}
+             "render", "pages"}
+PAGE_KEYS = {"url", "select", "remove"}
+RANGE_KEYS = {"start_before", "start_after", "end_before", "end_after"}
 DEFAULT_KEYS = {"schedule", "notify", "obey_robots", "timeout", "render"}
 RENDERS = ("http", "browser")
 TOP_KEYS = {"sites", "defaults", "alerts", "daemon", "classifier"}
@@ -42,13 +44,39 @@ DAEMON_LIMITS: dict[str, tuple[type, float, float]] = {
 
 
 @dataclass(frozen=True)
-class Site:
-    """One watched policy page."""
+class Range:
+    """A part of a page between two elements (Open Terms Archive's range selectors): it starts
+    before or after the element `start_*` selects and ends before or after the one `end_*`
+    selects."""
 
-    name: str
+    start_before: str | None = None
+    start_after: str | None = None
+    end_before: str | None = None
+    end_after: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One more page of a site whose document spans several pages, combined in order."""
+
     url: str
     select: str | None = None
     remove: tuple[str, ...] = ()
+    select_ranges: tuple[Range, ...] = ()
+    remove_ranges: tuple[Range, ...] = ()
+
+
+@dataclass(frozen=True)
+class Site:
+    """One watched policy page (or document spread over `pages`)."""
+
+    name: str
+    url: str
+    select: str | None = None  # CSS (several selectors joined with ", ")
+    remove: tuple[str, ...] = ()
+    select_ranges: tuple[Range, ...] = ()
+    remove_ranges: tuple[Range, ...] = ()
+    pages: tuple[Page, ...] = ()  # more pages, combined after the first into one document
     schedule: str = "daily"
     notify: tuple[str, ...] | None = None  # None: every configured channel
     obey_robots: bool = True
@@ -186,13 +214,14 @@ def parse_site(entry: Any, defaults: dict[str, Any], *, file: str, index: int) -
                           file=file, site=str(name or f"#{index}"), key="name")
     unknown(entry, SITE_KEYS, file=file, site=name)
     merged = {**defaults, **entry}
+    select, select_ranges = check_rules(merged.get("select"), file=file, site=name, key="select")
+    remove, remove_ranges = check_rules(merged.get("remove"), file=file, site=name, key="remove")
     return Site(
         name=name,
         url=check_url(merged.get("url"), file=file, site=name),
-        select=check_selectors([merged["select"]], file=file, site=name, key="select")[0]
-        if "select" in merged else None,
-        remove=tuple(check_selectors(merged.get("remove", []), file=file, site=name,
-                                     key="remove")),
+        select=", ".join(select) if select else None, remove=tuple(remove),
+        select_ranges=select_ranges, remove_ranges=remove_ranges,
+        pages=check_pages(merged.get("pages", []), file=file, site=name),
         schedule=check_schedule(merged.get("schedule", "daily"), file=file, site=name),
         notify=check_strings(merged["notify"], file=file, site=name, key="notify")
         if "notify" in merged else None,
@@ -300,6 +329,48 @@ def check_url(url: Any, *, file: str, site: str) -> str:
     return url
 
 
+def check_rules(value: Any, *, file: str, site: str,
+                key: str) -> tuple[list[str], tuple[Range, ...]]:
+    """`select` or `remove`: a CSS selector, or a list of CSS selectors and range tables
+    ({start_before|start_after = CSS, end_before|end_after = CSS})."""
+    if value is None:
+        return [], ()
+    values = value if isinstance(value, list) else [value]
+    tables = [v for v in values if isinstance(v, dict)]
+    css = check_selectors([v for v in values if not isinstance(v, dict)], file=file, site=site,
+                          key=key) if len(tables) < len(values) else []
+    return css, tuple(check_range(t, file=file, site=site, key=key) for t in tables)
+
+
+def check_range(table: dict[str, Any], *, file: str, site: str, key: str) -> Range:
+    unknown(table, RANGE_KEYS, file=file, site=site, prefix=f"{key}.")
+    starts = [k for k in ("start_before", "start_after") if k in table]
+    ends = [k for k in ("end_before", "end_after") if k in table]
+    if len(starts) != 1 or len(ends) != 1:
+        raise ConfigError("a range needs one of start_before/start_after and one of "
+                          "end_before/end_after", file=file, site=site, key=key)
+    for k in (*starts, *ends):
+        check_selectors([table[k]], file=file, site=site, key=f"{key}.{k}")
+    return Range(**{k: table[k] for k in (*starts, *ends)})
+
+
+def check_pages(value: Any, *, file: str, site: str) -> tuple[Page, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError("must be an array of tables: [[sites.pages]]", file=file, site=site,
+                          key="pages")
+    pages = []
+    for table in value:
+        unknown(table, PAGE_KEYS, file=file, site=site, prefix="pages.")
+        select, select_ranges = check_rules(table.get("select"), file=file, site=site,
+                                            key="pages.select")
+        remove, remove_ranges = check_rules(table.get("remove"), file=file, site=site,
+                                            key="pages.remove")
+        pages.append(Page(url=check_url(table.get("url"), file=file, site=site),
+                          select=", ".join(select) if select else None, remove=tuple(remove),
+                          select_ranges=select_ranges, remove_ranges=remove_ranges))
+    return tuple(pages)
+
+
 def check_selectors(values: Any, *, file: str, site: str, key: str) -> list[str]:
     if isinstance(values, str):
         values = [values]
@@ -402,14 +473,36 @@ schedule = "daily"          # "daily", "every 6h", "every 30s", or a cron expres
 
 
 def site_block(name: str, url: str, select: str | None = None,
-               remove: tuple[str, ...] = ()) -> str:
+               remove: tuple[str, ...] = (), *, select_ranges: tuple[Range, ...] = (),
+               remove_ranges: tuple[Range, ...] = (), pages: tuple[Page, ...] = (),
+               render: str = "http") -> str:
     """A `[[sites]]` table as TOML text, appended to the file so its comments survive."""
     lines = ["", "[[sites]]", f"name = {toml_string(name)}", f"url = {toml_string(url)}"]
-    if select:
-        lines.append(f"select = {toml_string(select)}")
-    if remove:
-        lines.append(f"remove = [{', '.join(toml_string(r) for r in remove)}]")
+    lines += rule_lines(select, remove, select_ranges, remove_ranges)
+    if render != "http":
+        lines.append(f"render = {toml_string(render)}")
+    for page in pages:
+        lines += ["", "[[sites.pages]]", f"url = {toml_string(page.url)}"]
+        lines += rule_lines(page.select, page.remove, page.select_ranges, page.remove_ranges)
     return "\n".join(lines) + "\n"
+
+
+def rule_lines(select: str | None, remove: tuple[str, ...], select_ranges: tuple[Range, ...],
+               remove_ranges: tuple[Range, ...]) -> list[str]:
+    lines = []
+    for key, css, ranges in (("select", [select] if select else [], select_ranges),
+                             ("remove", list(remove), remove_ranges)):
+        items = [toml_string(c) for c in css] + [range_table(r) for r in ranges]
+        if key == "select" and len(items) == 1 and css:
+            lines.append(f"select = {items[0]}")
+        elif items:
+            lines.append(f"{key} = [{', '.join(items)}]")
+    return lines
+
+
+def range_table(r: Range) -> str:
+    parts = [f"{k} = {toml_string(v)}" for k, v in r.__dict__.items() if v]
+    return "{ " + ", ".join(parts) + " }"
 
 
 def toml_string(value: str) -> str:

@@ -45,7 +45,7 @@ def reextract(store: Store, site: Site, *, force: bool = False,
 
 def rebuild(store: Store, site: Site) -> tuple[list[Rebuilt], list[str]]:
     """The versions the stored snapshots give now, and why any former version is lost."""
-    from monitor.extract import extract
+    from monitor.sources import extract_site
     from monitor.plausibility import assess
 
     versions: list[Rebuilt] = []
@@ -57,7 +57,7 @@ def rebuild(store: Store, site: Site) -> tuple[list[Rebuilt], list[str]]:
             continue
         body, content_type = store.snapshot(fetch["snapshot"])
         try:
-            text = extract(body, content_type, select=site.select, remove=site.remove)
+            text = extract_site(site, body, content_type)
             reason = assess(text, versions[-1].text if versions else None)
         except ExtractError as e:
             reason = str(e)

@@ -91,8 +91,10 @@ def fingerprint(site: Site) -> str:
     """The extraction rules a text was made with: a change of them is no change of the policy."""
     from monitor.extract import VERSION
 
+    extra = [repr(site.select_ranges), repr(site.remove_ranges), repr(site.pages)] \
+        if site.select_ranges or site.remove_ranges or site.pages else []
     rules = json.dumps([VERSION, site.select, sorted(site.remove)]
-                       + ([site.render] if site.render != "http" else []))
+                       + ([site.render] if site.render != "http" else []) + extra)
     return digest(rules.encode())[:12]
 
 
@@ -171,10 +173,10 @@ def moved_away(url: str, final_url: str | None) -> str | None:
 
 
 def extract_text(site: Site, fetched: Fetched) -> str:
-    from monitor.extract import extract
+    from monitor.sources import extract_site
 
-    return extract(fetched.body, fetched.content_type, select=site.select, remove=site.remove,
-                   url=fetched.final_url or fetched.url)
+    return extract_site(site, fetched.body, fetched.content_type,
+                        url=fetched.final_url or fetched.url)
 
 
 def record(store: Store, site: Site, fetched: Fetched, outcome: str, detail: str | None,
@@ -226,9 +228,9 @@ def reextracted(store: Store, site: Site, version: Version) -> str | None:
         return None
     body, content_type = store.snapshot(version.snapshot)
     try:
-        from monitor.extract import extract
+        from monitor.sources import extract_site
 
-        return extract(body, content_type, select=site.select, remove=site.remove)
+        return extract_site(site, body, content_type)
     except ExtractError:
         return None
 

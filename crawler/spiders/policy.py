@@ -62,27 +62,53 @@ class PolicySpider(scrapy.Spider):
         for site in self.sites_to_crawl or ():
             yield self.request(site)
 
-    def request(self, site: Site) -> scrapy.Request:
-        meta = {"site": site.name, "rules": fingerprint(site), "started": now(),
-                "download_timeout": site.timeout, "dont_obey_robotstxt": not site.obey_robots,
-                "handle_httpstatus_list": SEEN_STATUSES}
+    def request(self, site: Site, part: int = 0, got: tuple = ()) -> scrapy.Request:
+        """The request for `site`'s page number `part` (0: its `url`; then its `pages`, each
+        fetched after the one before, `got` holding what came so far)."""
+        meta: dict[str, Any] = {
+            "site": site.name, "rules": fingerprint(site), "started": now(),
+            "download_timeout": site.timeout, "dont_obey_robotstxt": not site.obey_robots,
+            "handle_httpstatus_list": SEEN_STATUSES}
         if site.render == "browser":
             from crawler.browser import meta as rendered
 
             meta.update(rendered(site.timeout))
-        return scrapy.Request(site.url, callback=self.parse, errback=self.failed,
+        if site.pages:  # one document over several pages: a 304 of one page says nothing
+            meta.update(unconditional=True, part=part, got=got, site_url=site.url)
+        url = site.url if part == 0 else site.pages[part - 1].url
+        return scrapy.Request(url, callback=self.parse, errback=self.failed,
                               dont_filter=True, meta=meta)
 
-    def parse(self, response: Response) -> Fetched:
+    def parse(self, response: Response) -> Fetched | scrapy.Request:
         meta = response.meta
         headers = response.headers
+        if "part" in meta and response.status < 300:
+            return self.combine(response)
         return Fetched(
-            site=meta["site"], url=meta.get("redirect_urls", [response.url])[0],
-            at=meta["started"], final_url=response.url, status=response.status,
+            site=meta["site"],
+            url=meta.get("site_url") or meta.get("redirect_urls", [response.url])[0],
+            at=meta.get("first_started", meta["started"]), final_url=response.url,
+            status=response.status,
             body=response.body if response.status < 300 else b"",
             content_type=header(headers, b"Content-Type"), etag=header(headers, b"ETag"),
             last_modified=header(headers, b"Last-Modified"),
             duration_ms=round(meta.get("download_latency", 0.0) * 1000, 1))
+
+    def combine(self, response: Response) -> Fetched | scrapy.Request:
+        """The next page of a combined site, or, with all of them, one envelope of them all."""
+        from monitor.sources import COMBINED, pack
+
+        meta = response.meta
+        site = next(s for s in self.sites_to_crawl or () if s.name == meta["site"])
+        got = (*meta["got"], (response.url, header(response.headers, b"Content-Type"),
+                              response.body))
+        first_started = meta.get("first_started", meta["started"])
+        if len(got) <= len(site.pages):
+            request = self.request(site, len(got), got)
+            request.meta["first_started"] = first_started
+            return request
+        return Fetched(site=site.name, url=site.url, at=first_started, final_url=got[0][0],
+                       status=200, body=pack(got), content_type=COMBINED)
 
     def failed(self, failure: Failure) -> Fetched:
         request = failure.request  # type: ignore[attr-defined]
@@ -90,7 +116,8 @@ class PolicySpider(scrapy.Spider):
         reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
         if blocked:
             reason = "forbidden by robots.txt" if "robots" in reason.lower() else reason
-        return Fetched(site=request.meta["site"], url=request.url, at=request.meta["started"],
+        return Fetched(site=request.meta["site"], url=request.meta.get("site_url", request.url),
+                       at=request.meta.get("first_started", request.meta["started"]),
                        error=reason, blocked=blocked)
 
 
