@@ -304,9 +304,11 @@ def diff(ctx: click.Context, site: str, first: int | None, second: int | None,
 @click.option("--classifier", "backend", metavar="NAME",
               help="Classifier backend (default: $MONITOR_CLASSIFIER, else [classifier] backend "
                    "of the site list, else the built-in default).")
+@click.option("--select", metavar="CSS", help="CSS selector of the policy's content (HTML).")
+@click.option("--remove", multiple=True, metavar="CSS", help="CSS selector to drop (repeatable).")
 @click.pass_context
 def compare(ctx: click.Context, before: Path, after: Path, as_json: bool, color: bool | None,
-            backend: str | None) -> None:
+            backend: str | None, select: str | None, remove: tuple[str, ...]) -> None:
     """Classify the change between two files (text, Markdown or HTML).
 
     Exit status: 0 no major change, 1 major change, 2 error (like diff).
@@ -316,7 +318,8 @@ def compare(ctx: click.Context, before: Path, after: Path, as_json: bool, color:
     from monitor.extract import extract
 
     try:
-        texts = [extract(p.read_bytes(), None, url=p.name) for p in (before, after)]
+        texts = [extract(p.read_bytes(), None, select=select, remove=remove, url=p.name)
+                 for p in (before, after)]
     except MonitorError as e:
         click.secho(f"error: {e}", fg="red", err=True)
         sys.exit(2)

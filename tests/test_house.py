@@ -193,3 +193,18 @@ def test_no_import_circle_among_the_projects_modules():
                     seen.add(nxt)
                     stack.append((nxt, [*path, nxt]))
     assert circles == []
+
+
+def test_compare_takes_a_sites_selectors(tmp_path):
+    page = "<html><body><main><h1>Privacy</h1>{}</main></body></html>"
+    body = "".join(f"<p>{line}</p>" for line in WEMET.splitlines() if line.strip())
+    before, after = tmp_path / "a.html", tmp_path / "b.html"
+    before.write_text(page.format(body))
+    after.write_text(page.format(body + "<p class='x-note'>We sell your data to brokers.</p>"))
+    cmd = [sys.executable, "-m", "monitor.cli", "compare", str(before), str(after), "--json"]
+    seen = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert seen.returncode == 1 and '"recipients"' in seen.stdout
+    for rules in (["--remove", ".x-note"], ["--select", "main > h1, main > p:not(.x-note)"]):
+        hidden = subprocess.run([*cmd, *rules], capture_output=True, text=True, timeout=60,
+                                cwd=tmp_path)
+        assert hidden.returncode == 0 and '"major": false' in hidden.stdout, rules
