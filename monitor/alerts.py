@@ -38,7 +38,7 @@ from typing import Any
 from monitor.clock import parse_time, stamp
 from monitor.config import Config, Site
 from monitor.errors import AlertError, StoreError, TransientAlertError
-from monitor.records import Change
+from monitor.records import Change, ChangeNotice
 from monitor.store import Store, Version
 from monitor.store import now as now_text
 
@@ -115,20 +115,17 @@ def change_payload(store: Store, site: Site, change: Change) -> dict[str, Any]:
     before = store.version_row(site.name, change.from_version)
     after = store.version_row(site.name, change.to_version)
     c = change.classification
-    findings = [f.__dict__ for f in change.findings]
-    return {"site": site.name, "url": site.url, "change": change.id, "at": change.at,
-            "from_version": change.from_version, "to_version": change.to_version,
-            "from_date": before["first_seen"] if before else None,
-            "to_date": after["first_seen"] if after else None,
-            "from_hash": before["hash"] if before else None,
-            "to_hash": after["hash"] if after else None,
-            "hash": after["hash"][:12] if after else "", "major": change.major,
-            "categories": list(change.categories),
-            "findings": findings[:MAX_STORED_FINDINGS], "findings_total": len(findings),
-            "restores": change.restores,
-            "classifier": c.classifier if c else None,
-            "classifier_version": c.classifier_version if c else None,
-            "incomplete": c.incomplete if c else False}
+    return ChangeNotice(
+        site=site.name, url=site.url, at=change.at, change=change.id,
+        from_version=change.from_version, to_version=change.to_version,
+        from_date=before["first_seen"] if before else None,
+        to_date=after["first_seen"] if after else None,
+        from_hash=before["hash"] if before else None, to_hash=after["hash"] if after else None,
+        major=change.major, categories=change.categories,
+        findings=change.findings[:MAX_STORED_FINDINGS], findings_total=len(change.findings),
+        restores=change.restores, classifier=c.classifier if c else None,
+        classifier_version=c.classifier_version if c else None,
+        incomplete=c.incomplete if c else False).to_json()
 
 
 def returns(store: Store, change: Change, to_hash: str | None) -> str | None:

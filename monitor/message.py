@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.clock import short
-from monitor.records import category_label
+from monitor.records import ChangeNotice, Finding, category_label
 
 MAX_FINDINGS = 10  # in Slack and in the text of a message; the rest is counted
 MAX_PLACES = 8  # changed places shown with their diff in e-mail
@@ -55,7 +55,7 @@ def render(key: str, kind: str, payload: dict[str, Any], places: list[Place] | N
            ) -> Message:
     """The `Message` for one alert."""
     if kind == "change":
-        return change_message(key, payload, places or [])
+        return change_message(key, ChangeNotice.from_json(payload), places or [])
     lines = NOTICES[kind](payload)
     subject, body = lines[0], lines[1:]
     return Message(key=key, subject=subject, text="\n".join(body) + "\n",
@@ -64,51 +64,51 @@ def render(key: str, kind: str, payload: dict[str, Any], places: list[Place] | N
 
 # --- a change ---
 
-def change_message(key: str, p: dict[str, Any], places: list[Place]) -> Message:
+def change_message(key: str, p: ChangeNotice, places: list[Place]) -> Message:
     return Message(key=key, subject=change_subject(p), text=change_text(p, places),
                    html=change_html(p, places), slack=change_slack(p))
 
 
-def change_subject(p: dict[str, Any]) -> str:
-    verdict = labels(p) or ("major" if p.get("major") else "minor")
-    return f"[policy change] {p['site']}: {verdict}"
+def change_subject(p: ChangeNotice) -> str:
+    verdict = labels(p) or ("major" if p.major else "minor")
+    return f"[policy change] {p.site}: {verdict}"
 
 
-def labels(p: dict[str, Any]) -> str:
+def labels(p: ChangeNotice) -> str:
     """The change's categories in words: 'Data recipients, Contact channels'."""
-    return ", ".join(category_label(c) for c in p.get("categories") or [])
+    return ", ".join(category_label(c) for c in p.categories)
 
 
-def judged(p: dict[str, Any]) -> str:
+def judged(p: ChangeNotice) -> str:
     """Who judged the change, and whether the judging was cut short."""
-    who = " ".join(x for x in (p.get("classifier"), p.get("classifier_version")) if x)
+    who = " ".join(x for x in (p.classifier, p.classifier_version) if x)
     line = f"Judged by the {who} classifier." if who else ""
-    if p.get("incomplete"):
+    if p.incomplete:
         line += " Judging was cut short (watchdog): look at the whole diff."
     return line.strip()
 
 
-def versions_line(p: dict[str, Any]) -> str:
-    return (f"version {p['from_version']} ({short(p.get('from_date'))}) -> "
-            f"version {p['to_version']} ({short(p.get('to_date'))})")
+def versions_line(p: ChangeNotice) -> str:
+    return (f"version {p.from_version} ({short(p.from_date)}) -> "
+            f"version {p.to_version} ({short(p.to_date)})")
 
 
-def command(p: dict[str, Any]) -> str:
-    return f"monitor diff {p['site']} --from {p['from_version']} --to {p['to_version']}"
+def command(p: ChangeNotice) -> str:
+    return f"monitor diff {p.site} --from {p.from_version} --to {p.to_version}"
 
 
-def verdict(p: dict[str, Any]) -> str:
-    if p.get("major"):
+def verdict(p: ChangeNotice) -> str:
+    if p.major:
         return "MAJOR change: " + (labels(p) or "unclassified")
     return "minor change"
 
 
-def sentences(f: dict[str, Any]) -> tuple[list[tuple[bool, str]], list[tuple[bool, str]]]:
+def sentences(f: Finding) -> tuple[list[tuple[bool, str]], list[tuple[bool, str]]]:
     """A finding's sentences before and after, as runs with the changed words flagged (a
     sentence added or removed as a whole is one unflagged run)."""
     from monitor.differ import marked
 
-    before, after = clip(f.get("before") or ""), clip(f.get("after") or "")
+    before, after = clip(f.before), clip(f.after)
     if before and after:
         return marked(before, after)
     return ([(False, before)] if before else []), ([(False, after)] if after else [])
@@ -119,10 +119,10 @@ def runs_text(runs: list[tuple[bool, str]], mark: tuple[str, str]) -> str:
                    for changed, t in runs)
 
 
-def change_text(p: dict[str, Any], places: list[Place]) -> str:
-    lines = [f"{p['site']}: the privacy policy changed ({verdict(p)})", p["url"],
+def change_text(p: ChangeNotice, places: list[Place]) -> str:
+    lines = [f"{p.site}: the privacy policy changed ({verdict(p)})", p.url,
              versions_line(p), "", f"Findings ({total(p)}):"]
-    for f in (p.get("findings") or [])[:MAX_FINDINGS]:
+    for f in p.findings[:MAX_FINDINGS]:
         lines.append(f"* {finding_title(f)}")
         before, after = sentences(f)
         lines += [f"  before: {runs_text(before, ('[-', '-]'))}"] if before else []
@@ -137,19 +137,19 @@ def change_text(p: dict[str, Any], places: list[Place]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def finding_title(f: dict[str, Any]) -> str:
-    where = f" (in '{f['section']}')" if f.get("section") else ""
-    if not f["category"]:  # the classifier's "text replaced" finding belongs to no category
-        return f"the policy's text was {f['kind']}{where}"
-    return f"{category_label(f['category'])} - {f['kind']}{where}"
+def finding_title(f: Finding) -> str:
+    where = f" (in '{f.section}')" if f.section else ""
+    if not f.category:  # the classifier's "text replaced" finding belongs to no category
+        return f"the policy's text was {f.kind}{where}"
+    return f"{category_label(f.category)} - {f.kind}{where}"
 
 
-def total(p: dict[str, Any]) -> int:
+def total(p: ChangeNotice) -> int:
     """How many findings the change has (the payload keeps the first ones only)."""
-    return int(p.get("findings_total") or len(p.get("findings") or []))
+    return max(p.findings_total, len(p.findings))
 
 
-def more(p: dict[str, Any]) -> list[str]:
+def more(p: ChangeNotice) -> list[str]:
     extra = total(p) - MAX_FINDINGS
     return [f"... and {extra} more findings"] if extra > 0 else []
 
@@ -158,12 +158,12 @@ def ops_text(ops: list[Op]) -> str:
     return "".join(t if op == 0 else (f"[-{t}-]" if op < 0 else f"{{+{t}+}}") for op, t in ops)
 
 
-def change_html(p: dict[str, Any], places: list[Place]) -> str:
+def change_html(p: ChangeNotice, places: list[Place]) -> str:
     e = html.escape
-    parts = [f"<h2>{e(p['site'])}: the privacy policy changed ({e(verdict(p))})</h2>",
-             f'<p><a href="{e(p["url"])}">{e(p["url"])}</a><br>{e(versions_line(p))}</p>',
+    parts = [f"<h2>{e(p.site)}: the privacy policy changed ({e(verdict(p))})</h2>",
+             f'<p><a href="{e(p.url)}">{e(p.url)}</a><br>{e(versions_line(p))}</p>',
              f"<h3>Findings ({total(p)})</h3><ul>"]
-    for f in (p.get("findings") or [])[:MAX_FINDINGS]:
+    for f in p.findings[:MAX_FINDINGS]:
         parts.append(f"<li><b>{e(finding_title(f))}</b>")
         before, after = sentences(f)
         if before:
@@ -204,12 +204,12 @@ def ops_html(ops: list[Op]) -> str:
     return "".join(out)
 
 
-def change_slack(p: dict[str, Any]) -> dict[str, Any]:
-    findings = p.get("findings") or []
-    summary = (f"*<{slack_url(p['url'])}|{slack(p['site'])}>*: {slack(verdict(p))}\n"
+def change_slack(p: ChangeNotice) -> dict[str, Any]:
+    findings = p.findings
+    summary = (f"*<{slack_url(p.url)}|{slack(p.site)}>*: {slack(verdict(p))}\n"
                f"{slack(versions_line(p))}")
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": plain(f"Policy change: {p['site']}"
+        {"type": "header", "text": plain(f"Policy change: {p.site}"
                                          + (f" ({labels(p)})" if labels(p) else ""),
                                          SLACK_HEADER)},
         section(summary)]

@@ -153,3 +153,50 @@ class Outcome:
     version: int | None = None
     change: Change | None = None
     detail: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangeNotice:
+    """What a change alert tells, kept with the alert in the outbox (as JSON) so that it can be
+    rendered however the versions are renumbered later: the change, its two versions (number,
+    date, text hash) and its verdict."""
+
+    site: str
+    url: str
+    at: str  # when the fetch that recorded the new text happened
+    from_version: int
+    to_version: int
+    from_date: str | None = None
+    to_date: str | None = None
+    from_hash: str | None = None
+    to_hash: str | None = None
+    change: int | None = None  # the change's id when planned
+    major: bool | None = None
+    categories: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = ()  # the first ones (MAX_STORED_FINDINGS)
+    findings_total: int = 0
+    restores: int | None = None
+    classifier: str | None = None
+    classifier_version: str | None = None
+    incomplete: bool = False
+    link: str | None = None  # the change's page in the web view, when one is configured
+
+    @property
+    def hash(self) -> str:
+        """The new text's hash, short: with `at`, what makes an alert's key unique."""
+        return (self.to_hash or "")[:12]
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["categories"] = list(self.categories)
+        data["findings"] = [asdict(f) for f in self.findings]
+        data["hash"] = self.hash
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ChangeNotice:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["categories"] = tuple(data.get("categories") or ())
+        known["findings"] = tuple(Finding(**f) for f in data.get("findings") or ())
+        known.setdefault("findings_total", len(known["findings"]))
+        return cls(**known)
