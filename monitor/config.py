@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -22,7 +22,7 @@ from monitor.records import CATEGORIES
 DEFAULT_CONFIG = Path("sites.toml")
 DEFAULT_DB = Path("snapshots") / "monitor.db"
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # whole names only: SLUG.fullmatch
 SITE_KEYS = {"name", "url", "select", "remove", "schedule", "notify", "obey_robots", "timeout",
              "render", "pages"}
 PAGE_KEYS = {"url", "select", "remove"}
@@ -33,6 +33,9 @@ TOP_KEYS = {"sites", "defaults", "alerts", "daemon", "classifier"}
 ALERT_KEYS = {"on", "categories", "failures", "email", "slack", "apprise"}
 CHANNEL_KEYS = {"email": {"smtp_url", "from", "to"}, "slack": {"webhook_url"},
                 "apprise": {"urls"}}
+# Optional channel keys. allow_plaintext_login: log in to an SMTP server that offers no TLS,
+# sending the password in clear text (refused unless set: see README, "Security").
+OPTIONAL_CHANNEL_KEYS = {"email": {"allow_plaintext_login"}}
 CLASSIFIER_KEYS = {"backend"}
 # [daemon] key -> (kind, lowest, highest)
 DAEMON_LIMITS: dict[str, tuple[type, float, float]] = {
@@ -209,7 +212,7 @@ def parse_site(entry: Any, defaults: dict[str, Any], *, file: str, index: int) -
     if not isinstance(entry, dict):
         raise ConfigError(f"entry {index} must be a table", file=file, key="sites")
     name = entry.get("name")
-    if not isinstance(name, str) or not SLUG.match(name):
+    if not isinstance(name, str) or not SLUG.fullmatch(name):
         raise ConfigError("needs a slug: lower-case letters, digits, '-' or '_'",
                           file=file, site=str(name or f"#{index}"), key="name")
     unknown(entry, SITE_KEYS, file=file, site=name)
@@ -265,7 +268,8 @@ def check_channel(name: str, table: Any, file: str) -> dict[str, Any]:
     prefix = f"alerts.{name}"
     if not isinstance(table, dict):
         raise ConfigError("must be a table", file=file, key=prefix)
-    unknown(table, CHANNEL_KEYS[name], file=file, prefix=prefix + ".")
+    unknown(table, CHANNEL_KEYS[name] | OPTIONAL_CHANNEL_KEYS.get(name, set()), file=file,
+            prefix=prefix + ".")
     for key in sorted(CHANNEL_KEYS[name]):
         value = table.get(key)
         many = key in ("to", "urls")
@@ -276,22 +280,111 @@ def check_channel(name: str, table: Any, file: str) -> dict[str, Any]:
                 and all(isinstance(v, str) and v for v in value)):
             wanted = "a string or a list of strings" if many else "a string"
             raise ConfigError(f"missing or not {wanted}", file=file, key=f"{prefix}.{key}")
-    schemes = {"smtp_url": ("smtp", "smtps"), "webhook_url": ("http", "https")}
-    for key, allowed in schemes.items():
-        if key in table:
-            check_scheme(table[key], allowed, file=file, key=f"{prefix}.{key}")
+    if "allow_plaintext_login" in table and not isinstance(table["allow_plaintext_login"], bool):
+        raise ConfigError("must be true or false", file=file,
+                          key=f"{prefix}.allow_plaintext_login")
+    for key, value in table.items():
+        for i, text in enumerate(value if isinstance(value, list) else [value]):
+            where = f"{prefix}.{key}" + (f"[{i}]" if isinstance(value, list) else "")
+            if key in CHANNEL_URLS:
+                check_secret_url(text, CHANNEL_URLS[key], file=file, key=where)
+            elif key in ("from", "to"):
+                check_address(text, file=file, key=where)
     return dict(table)
 
 
-def check_scheme(value: str, allowed: tuple[str, ...], *, file: str, key: str) -> None:
-    """A URL with one of the `allowed` schemes (a value that is all `${VAR}` is checked later)."""
-    if value.startswith("${") and value.endswith("}"):
-        return
-    parts = urlsplit(value)
-    if parts.scheme not in allowed or not parts.netloc:
-        # the value itself may hold a secret: name only what is wrong
-        raise ConfigError(f"must be a {' or '.join(s + '://' for s in allowed)} URL",
-                          file=file, key=key)
+# Channel key -> the URL schemes it takes (None: any scheme, as Apprise URLs).
+CHANNEL_URLS: dict[str, tuple[str, ...] | None] = {
+    "smtp_url": ("smtp", "smtps"), "webhook_url": ("http", "https"), "urls": None}
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expanded(value: str, quote_values: bool = False) -> str | None:
+    """`value` with its `${VAR}`s taken from the environment (URL-quoted with `quote_values`),
+    or None when one is not set: such a value is checked when it is sent."""
+    from urllib.parse import quote
+
+    names = ENV_REFERENCE.findall(value)
+    if any(n not in os.environ for n in names):
+        return None
+    return ENV_REFERENCE.sub(
+        lambda m: quote(os.environ[m.group(1)], safe="") if quote_values else os.environ[
+            m.group(1)], value)
+
+
+def check_secret_url(value: str, schemes: tuple[str, ...] | None, *, file: str,
+                     key: str) -> None:
+    """A channel URL, with the environment's `${VAR}` values in it (one not set yet is checked
+    when the alert is sent). The message never repeats the value: it may hold a secret."""
+    full = expanded(value, quote_values=key.endswith("smtp_url"))
+    problem = url_problem(full, schemes) if full is not None else None
+    if problem:
+        raise ConfigError(problem, file=file, key=key)
+
+
+def url_problem(url: str, schemes: tuple[str, ...] | None = ("http", "https")) -> str | None:
+    """What is wrong with `url` (scheme, host, port, white space), or None. `schemes`: those
+    allowed (None: any, as Apprise URLs have)."""
+    kind = "/".join(schemes) if schemes else "scheme://"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return f"not a valid {kind} URL: it holds a space or a control character"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as e:  # '[::1', ':99999', ':abc'
+        return f"not a valid {kind} URL: {e}"
+    if "://" not in url or (schemes and parts.scheme not in schemes):
+        return f"not a valid {kind} URL"
+    if schemes is None:
+        return None  # Apprise's own URL forms (e.g. mailto://, json://) need no host
+    if port == 0:
+        return f"not a valid {kind} URL: port 0"
+    if not parts.hostname:
+        return f"not a valid {kind} URL: no host"
+    return None if host_ok(parts.hostname) else f"not a {kind} URL: bad host name"
+
+
+HOST_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
+
+
+def host_ok(host: str) -> bool:
+    """An IP address or a DNS name (international names in their IDNA form)."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.split("%")[0])
+        return True
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return False
+    labels = ascii_host.rstrip(".").split(".")
+    return len(ascii_host) <= 253 and all(HOST_LABEL.fullmatch(label) for label in labels)
+
+
+ADDRESS = re.compile(r"[^@\s<>()\[\],;:\\\"]+@[^@\s<>()\[\],;:\\\"]+")
+
+
+def check_address(value: str, *, file: str, key: str) -> None:
+    """An e-mail address ('a@example.org' or 'Name <a@example.org>'); one `${VAR}` not set yet
+    is checked at send time. CR or LF would let a value add mail headers."""
+    full = expanded(value)
+    if full is not None and address_problem(full):
+        raise ConfigError(address_problem(full) or "", file=file, key=key)
+
+
+def address_problem(value: str) -> str | None:
+    """What is wrong with an e-mail address, or None."""
+    from email.utils import parseaddr
+
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return "not an e-mail address: it holds a line break or a control character"
+    name, address = parseaddr(value)
+    if not address or not ADDRESS.fullmatch(address) or ("<" not in value and name):
+        return "not an e-mail address (user@example.org or Name <user@example.org>)"
+    return None
 
 
 def parse_daemon(raw: dict[str, Any], file: str) -> DaemonSettings:
@@ -321,11 +414,13 @@ def parse_classifier(raw: dict[str, Any], file: str) -> ClassifierSettings:
 
 
 def check_url(url: Any, *, file: str, site: str) -> str:
+    """An http(s) URL whose host and port can be fetched (a bad port would otherwise fail
+    only at crawl time)."""
     if not isinstance(url, str):
         raise ConfigError("missing or not a string", file=file, site=site, key="url")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"not an http(s) URL: {url!r}", file=file, site=site, key="url")
+    problem = url_problem(url)
+    if problem:
+        raise ConfigError(f"{url!r}: {problem}", file=file, site=site, key="url")
     return url
 
 
@@ -383,13 +478,19 @@ def check_selectors(values: Any, *, file: str, site: str, key: str) -> list[str]
     return list(selectors)
 
 
-@cache
 def selector_problem(selector: str) -> str | None:
-    """What is wrong with a CSS selector, or None (checked once per distinct selector)."""
+    """What is wrong with a CSS selector, or None."""
     from monitor.extract import check_selector
 
+    return problem(check_selector, selector)
+
+
+@cache
+def problem(check: Callable[[str], object], value: str) -> str | None:
+    """What `check` finds wrong with `value` (its ValueError), or None; once per distinct value,
+    since many sites share their selectors and schedules."""
     try:
-        check_selector(selector)
+        check(value)
     except ValueError as e:
         return str(e)
     return None
@@ -433,16 +534,11 @@ def check_schedule(value: Any, *, file: str, site: str) -> str:
     return value
 
 
-@cache
 def schedule_problem(value: str) -> str | None:
-    """What is wrong with a schedule, or None (checked once per distinct schedule)."""
+    """What is wrong with a schedule, or None."""
     from monitor.schedule import parse_schedule
 
-    try:
-        parse_schedule(value)
-    except ValueError as e:
-        return str(e)
-    return None
+    return problem(parse_schedule, value)
 
 
 EXAMPLE = """\
