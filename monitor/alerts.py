@@ -67,6 +67,7 @@ class Alerts:
         from monitor.channels import channel_names
 
         self.settings = config.alerts
+        self.serve = config.serve
         self.channels = channel_names(config.alerts.channels)
 
     def channels_for(self, site: Site) -> list[str]:
@@ -78,7 +79,8 @@ class Alerts:
         channels = self.channels_for(site)
         if not channels or not self.settings.wants(change.major, change.categories):
             return
-        payload = change_payload(store, site, change)
+        payload = change_payload(store, site, change,
+                                 link=self.serve.change_url(site.name, change.to_version))
         quiet = returns(store, change, payload["to_hash"])
         for channel in channels:
             plan(store, change_key(payload, channel), site.name, channel, "change", payload,
@@ -110,8 +112,10 @@ def change_key(payload: dict[str, Any], channel: str) -> str:
     return f"change:{payload['site']}:{payload['at']}:{payload['hash']}:{channel}"
 
 
-def change_payload(store: Store, site: Site, change: Change) -> dict[str, Any]:
-    """What rendering needs, and nothing secret: the message never reads the change row."""
+def change_payload(store: Store, site: Site, change: Change,
+                   link: str | None = None) -> dict[str, Any]:
+    """What rendering needs, and nothing secret: the message never reads the change row.
+    `link`: the change's page in `monitor serve` (`[serve] base_url`), when configured."""
     before = store.version_row(site.name, change.from_version)
     after = store.version_row(site.name, change.to_version)
     c = change.classification
@@ -125,7 +129,7 @@ def change_payload(store: Store, site: Site, change: Change) -> dict[str, Any]:
         findings=change.findings[:MAX_STORED_FINDINGS], findings_total=len(change.findings),
         restores=change.restores, classifier=c.classifier if c else None,
         classifier_version=c.classifier_version if c else None,
-        incomplete=c.incomplete if c else False).to_json()
+        incomplete=c.incomplete if c else False, link=link).to_json()
 
 
 def returns(store: Store, change: Change, to_hash: str | None) -> str | None:
@@ -218,7 +222,9 @@ def deliver_pending(store: Store, config: Config, *, now: datetime | None = None
     `now` (the current time by default) picks the rows that are due; each claim, lease and
     outcome is timed when it happens, `now` plus the time this pass has taken: a pass sending
     many rows must not let another process take a row as stale while it is being sent.
-    A channel that fails transiently is not tried again in this run for its other rows."""
+    Channels are sent to side by side, each its rows in order: a webhook that hangs holds up
+    its own rows only. A channel that fails transiently is not tried again in this run for its
+    other rows."""
     from monitor.channels import secrets
 
     started = datetime.now(UTC)
@@ -228,16 +234,55 @@ def deliver_pending(store: Store, config: Config, *, now: datetime | None = None
         return moment + (datetime.now(UTC) - started)
 
     hidden = secrets(config.alerts.channels)
-    reclaim(store, moment)
-    results: list[Delivery] = []
-    down: set[str] = set()
+    given_up = reclaim(store, moment)
+    if given_up:
+        log.warning("%d alert(s) interrupted while sending marked failed: they may or may not "
+                    "have arrived, and are not sent twice (see `monitor alerts`)", given_up)
+    queues: dict[str, list[dict[str, Any]]] = {}
     for row in due(store, moment, only):
-        if row["channel"] in down or not claim(store, row["id"], clock()):
-            continue
-        result = attempt(store, config, dict(row), clock, hidden)
-        if result.state == "pending":
-            down.add(row["channel"])
+        queues.setdefault(row["channel"], []).append(dict(row))
+    return sorted(send_side_by_side(store, config, queues, clock, hidden), key=lambda d: d.id)
+
+
+def send_side_by_side(store: Store, config: Config, queues: dict[str, list[dict[str, Any]]],
+                      clock: Callable[[], datetime], hidden: list[str]) -> list[Delivery]:
+    """Send each channel's queue of rows in order, the channels in threads of their own. Only
+    this thread touches the store (claims, rendering, outcomes); the others only send."""
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+    results: list[Delivery] = []
+    running: dict[Future[None], dict[str, Any]] = {}
+
+    def conclude(row: dict[str, Any], error: BaseException | None) -> None:
+        result = outcome(store, row, error, clock, hidden)
         results.append(result)
+        if result.state == "pending":
+            queues[row["channel"]].clear()  # down: its other rows wait for the next run
+
+    def start_next(pool: ThreadPoolExecutor, name: str) -> None:
+        while queues[name]:
+            row = queues[name].pop(0)
+            if not claim(store, row["id"], clock()):
+                continue
+            try:
+                channel = open_channel_for(config, row)
+                message = message_for(store, row)
+            except Exception as e:
+                conclude(row, e)
+                continue
+            running[pool.submit(channel.send, message)] = row
+            return
+
+    with ThreadPoolExecutor(max_workers=max(1, len(queues)),
+                            thread_name_prefix="alert") as pool:
+        for name in queues:
+            start_next(pool, name)
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                row = running.pop(future)
+                conclude(row, future.exception())
+                start_next(pool, row["channel"])
     return results
 
 
@@ -255,25 +300,30 @@ def reclaim(store: Store, now: datetime) -> int:
     return store.outbox.reclaim(stamp(now))
 
 
-def attempt(store: Store, config: Config, row: dict[str, Any], clock: Callable[[], datetime],
-            hidden: list[str]) -> Delivery:
-    """Render and send one claimed row, then record the outcome (timed by `clock`)."""
-    from monitor.channels import Throttled, open_channel, redact
+def open_channel_for(config: Config, row: dict[str, Any]) -> Any:
+    from monitor.channels import open_channel
+
+    return open_channel(row["channel"], config.alerts.channels)
+
+
+def outcome(store: Store, row: dict[str, Any], failure: BaseException | None,
+            clock: Callable[[], datetime], hidden: list[str]) -> Delivery:
+    """Record what sending one claimed row came to (`failure`: what it raised, if anything),
+    timed by `clock`."""
+    from monitor.channels import Throttled, redact
 
     retry_after: float | None = None
-    try:
-        channel = open_channel(row["channel"], config.alerts.channels)
-        channel.send(message_for(store, row))
-        error, state = None, "sent"
-    except Throttled as e:
-        error, state, retry_after = str(e), "pending", e.retry_after
-    except TransientAlertError as e:
-        error, state = str(e), "pending"
-    except AlertError as e:
-        error, state = str(e), "failed"
-    except Exception as e:  # a bug in rendering must not stop the other alerts
-        log.exception("alert %s", row["id"])
-        error, state = f"internal error: {e!r}", "pending"
+    error: str | None = None
+    state = "sent"
+    if isinstance(failure, Throttled):
+        error, state, retry_after = str(failure), "pending", failure.retry_after
+    elif isinstance(failure, TransientAlertError):
+        error, state = str(failure), "pending"
+    elif isinstance(failure, AlertError):
+        error, state = str(failure), "failed"
+    elif failure is not None:  # a bug in rendering must not stop the other alerts
+        log.error("alert %s", row["id"], exc_info=failure)
+        error, state = f"internal error: {failure!r}", "pending"
     if error is not None:
         error = redact(error, hidden)[:500]
     now = clock()

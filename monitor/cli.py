@@ -26,6 +26,8 @@ LAZY = {
     "status": "monitor.daemon_cli:status",
     "extract": "monitor.extract_cli:extract",
     "import-ota": "monitor.ota_cli:import_ota",
+    "serve": "monitor.serve_cli:serve",
+    "export": "monitor.export_cli:export",
 }
 
 
@@ -58,13 +60,18 @@ class Group(click.Group):
 @click.pass_context
 def main(ctx: click.Context, config_file: Path | None, db_file: Path | None) -> None:
     """Policy Monitor: watch privacy policies, version them, and tell major changes apart."""
+    from monitor.channels import hide_secrets_in_logs
+
     ctx.obj = {"config": siteconfig.config_path(config_file), "db": siteconfig.db_path(db_file)}
+    hide_secrets_in_logs(ctx.obj["config"])  # no configured secret in any log line
 
 
-def open_store(ctx: click.Context, *, create: bool = False) -> Any:
+def open_store(ctx: click.Context, *, create: bool = False, readonly: bool = False) -> Any:
+    """The store; `readonly` for commands that only read (they work on a database they
+    cannot write: a read-only folder or file)."""
     from monitor.store import Store
 
-    return Store(ctx.obj["db"], create=create)
+    return Store(ctx.obj["db"], create=create, readonly=readonly)
 
 
 def configured_backend(ctx: click.Context) -> str | None:
@@ -192,7 +199,7 @@ def sites(ctx: click.Context, as_json: bool) -> None:
     config = siteconfig.load(ctx.obj["config"])
     rows = {}
     if Path(ctx.obj["db"]).exists():
-        rows = {r["name"]: dict(r) for r in open_store(ctx).site_rows()}
+        rows = {r["name"]: dict(r) for r in open_store(ctx, readonly=True).site_rows()}
     out = []
     for site in config.sites:
         row = rows.get(site.name, {})
@@ -218,7 +225,7 @@ def failures(row: dict[str, Any]) -> str:
 @click.pass_context
 def history(ctx: click.Context, site: str, as_json: bool) -> None:
     """The versions of SITE: number, first/last seen, size, what changed."""
-    store = open_store(ctx)
+    store = open_store(ctx, readonly=True)
     known_site(store, site)
     entries = store.history(site)
     if as_json:
@@ -259,7 +266,7 @@ def summarize(entry: dict[str, Any]) -> str:
 @click.pass_context
 def show(ctx: click.Context, site: str, number: int | None) -> None:
     """The normalized text of a version of SITE."""
-    store = open_store(ctx)
+    store = open_store(ctx, readonly=True)
     known_site(store, site)
     click.echo(store.version(site, number).text)
 
@@ -277,7 +284,7 @@ def diff(ctx: click.Context, site: str, first: int | None, second: int | None,
     from monitor.classify.report import format_report
     from monitor.differ import render_diff
 
-    store = open_store(ctx)
+    store = open_store(ctx, readonly=True)
     known_site(store, site)
     after = store.version(site, second)
     before = store.version(site, first if first is not None else after.number - 1) \

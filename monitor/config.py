@@ -29,7 +29,7 @@ PAGE_KEYS = {"url", "select", "remove"}
 RANGE_KEYS = {"start_before", "start_after", "end_before", "end_after"}
 DEFAULT_KEYS = {"schedule", "notify", "obey_robots", "timeout", "render"}
 RENDERS = ("http", "browser")
-TOP_KEYS = {"sites", "defaults", "alerts", "daemon", "classifier"}
+TOP_KEYS = {"sites", "defaults", "alerts", "daemon", "classifier", "serve"}
 ALERT_KEYS = {"on", "categories", "failures", "email", "slack", "apprise"}
 CHANNEL_KEYS = {"email": {"smtp_url", "from", "to"}, "slack": {"webhook_url"},
                 "apprise": {"urls"}}
@@ -37,6 +37,7 @@ CHANNEL_KEYS = {"email": {"smtp_url", "from", "to"}, "slack": {"webhook_url"},
 # sending the password in clear text (refused unless set: see README, "Security").
 OPTIONAL_CHANNEL_KEYS = {"email": {"allow_plaintext_login"}}
 CLASSIFIER_KEYS = {"backend"}
+SERVE_KEYS = {"base_url"}
 # [daemon] key -> (kind, lowest, highest)
 DAEMON_LIMITS: dict[str, tuple[type, float, float]] = {
     "tick": (float, 0.1, 60), "deliver_every": (float, 1, 86400),
@@ -128,6 +129,22 @@ class ClassifierSettings:
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    """`[serve]`: where `monitor serve` is reached, so alerts can link to a change's page."""
+
+    base_url: str | None = None  # e.g. "https://policies.example.org", no trailing slash
+
+    def change_url(self, site: str, to_version: int) -> str | None:
+        """The web page of the change that led to version `to_version` of `site`."""
+        return self.base_url + change_path(site, to_version) if self.base_url else None
+
+
+def change_path(site: str, to_version: int) -> str:
+    """The path of a change's page in `monitor serve` (site names are slugs: no escaping)."""
+    return f"/sites/{site}/changes/{to_version}"
+
+
+@dataclass(frozen=True)
 class Config:
     """A loaded, checked site list."""
 
@@ -136,6 +153,7 @@ class Config:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {s.name: s for s in self.sites})
@@ -194,7 +212,7 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         if site.name in sites:
             raise ConfigError("duplicate name", file=file, site=site.name, key="name")
         sites[site.name] = site
-    for key in ("alerts", "daemon", "classifier"):
+    for key in ("alerts", "daemon", "classifier", "serve"):
         if not isinstance(raw.get(key, {}), dict):
             raise ConfigError("must be a table", file=file, key=key)
     alerts = parse_alerts(raw.get("alerts", {}), file)
@@ -205,7 +223,8 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
                                   site=site.name, key="notify")
     return Config(path=path, sites=tuple(sites.values()), alerts=alerts,
                   daemon=parse_daemon(raw.get("daemon", {}), file),
-                  classifier=parse_classifier(raw.get("classifier", {}), file))
+                  classifier=parse_classifier(raw.get("classifier", {}), file),
+                  serve=parse_serve(raw.get("serve", {}), file))
 
 
 def parse_site(entry: Any, defaults: dict[str, Any], *, file: str, index: int) -> Site:
@@ -411,6 +430,20 @@ def parse_classifier(raw: dict[str, Any], file: str) -> ClassifierSettings:
         raise ConfigError("must be a backend name or an import path 'package.module:Class'",
                           file=file, key="classifier.backend")
     return ClassifierSettings(backend=backend)
+
+
+def parse_serve(raw: dict[str, Any], file: str) -> ServeSettings:
+    """Check `[serve]`: `base_url` is the http(s) address people open `monitor serve` at."""
+    unknown(raw, SERVE_KEYS, file=file, prefix="serve.")
+    base_url = raw.get("base_url")
+    if base_url is None:
+        return ServeSettings()
+    parts = urlsplit(base_url) if isinstance(base_url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc \
+            or parts.query or parts.fragment:
+        raise ConfigError('must be an http(s) URL such as "https://policies.example.org"',
+                          file=file, key="serve.base_url")
+    return ServeSettings(base_url=base_url.rstrip("/"))
 
 
 def check_url(url: Any, *, file: str, site: str) -> str:

@@ -102,3 +102,9 @@ def demo(folder: Path | None) -> None:
     if failed:
         raise MonitorError(f"demo steps failed: {'; '.join(failed)}")
     click.secho(f"\ndemo finished in {time.monotonic() - started:.1f} s", fg="green")
+    if folder:
+        click.echo(f"Browse it (sites, changes, search, Atom feeds) at http://127.0.0.1:8001/:\n"
+                   f"  uv run monitor --db {folder / 'monitor.db'} serve")
+    else:
+        click.echo("To browse the result in a web page, keep it and serve it:\n"
+                   "  uv run monitor demo --dir demo && uv run monitor --db demo/monitor.db serve")

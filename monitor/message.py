@@ -121,7 +121,8 @@ def runs_text(runs: list[tuple[bool, str]], mark: tuple[str, str]) -> str:
 
 def change_text(p: ChangeNotice, places: list[Place]) -> str:
     lines = [f"{p.site}: the privacy policy changed ({verdict(p)})", p.url,
-             versions_line(p), "", f"Findings ({total(p)}):"]
+             versions_line(p), *([f"The change: {p.link}"] if p.link else []), "",
+             f"Findings ({total(p)}):"]
     for f in p.findings[:MAX_FINDINGS]:
         lines.append(f"* {finding_title(f)}")
         before, after = sentences(f)
@@ -133,7 +134,8 @@ def change_text(p: ChangeNotice, places: list[Place]) -> str:
         lines += ["", "What changed, word by word ([-removed-] {+added+}):"]
         for section, ops in places:
             lines += [f"@@ {section} @@" if section else "@@", "  " + ops_text(ops)]
-    lines += ["", f"To see more: {command(p)}"]
+    lines += ["", f"To see more: {p.link} (or {command(p)})" if p.link
+              else f"To see more: {command(p)}"]
     return "\n".join(lines) + "\n"
 
 
@@ -161,7 +163,8 @@ def ops_text(ops: list[Op]) -> str:
 def change_html(p: ChangeNotice, places: list[Place]) -> str:
     e = html.escape
     parts = [f"<h2>{e(p.site)}: the privacy policy changed ({e(verdict(p))})</h2>",
-             f'<p><a href="{e(p.url)}">{e(p.url)}</a><br>{e(versions_line(p))}</p>',
+             f'<p><a href="{e(p.url)}">{e(p.url)}</a><br>{e(versions_line(p))}'
+             + (f'<br><a href="{e(p.link)}">See the change</a>' if p.link else "") + "</p>",
              f"<h3>Findings ({total(p)})</h3><ul>"]
     for f in p.findings[:MAX_FINDINGS]:
         parts.append(f"<li><b>{e(finding_title(f))}</b>")
@@ -178,7 +181,8 @@ def change_html(p: ChangeNotice, places: list[Place]) -> str:
         parts.append("<h3>What changed</h3>")
         for section, ops in places:
             parts.append(f"<p><i>{e(section)}</i><br>{ops_html(ops)}</p>")
-    parts.append(f"<p>To see more: <code>{e(command(p))}</code></p>")
+    parts.append(f'<p>To see more: <a href="{e(p.link)}">{e(p.link)}</a></p>' if p.link else
+                 f"<p>To see more: <code>{e(command(p))}</code></p>")
     return page("\n".join(parts))
 
 
@@ -207,7 +211,8 @@ def ops_html(ops: list[Op]) -> str:
 def change_slack(p: ChangeNotice) -> dict[str, Any]:
     findings = p.findings
     summary = (f"*<{slack_url(p.url)}|{slack(p.site)}>*: {slack(verdict(p))}\n"
-               f"{slack(versions_line(p))}")
+               f"{slack(versions_line(p))}"
+               + (f"\n<{slack_url(p.link)}|See the change>" if p.link else ""))
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain(f"Policy change: {p.site}"
                                          + (f" ({labels(p)})" if labels(p) else ""),
@@ -220,7 +225,8 @@ def change_slack(p: ChangeNotice) -> dict[str, Any]:
         lines += [f">after: {runs_slack(after, '*')}"] if after else []
         blocks.append(section("\n".join(lines)))
     tail = more(p) + ([judged(p)] if judged(p) else []) + [
-        f"To see more: `{slack(command(p))}`"]
+        f"To see more: <{slack_url(p.link)}|the change page>" if p.link
+        else f"To see more: `{slack(command(p))}`"]
     blocks.append({"type": "context", "elements": [mrkdwn("\n".join(tail))]})
     return {"text": slack(change_subject(p)), "blocks": blocks}
 

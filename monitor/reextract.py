@@ -45,8 +45,8 @@ def reextract(store: Store, site: Site, *, force: bool = False,
 
 def rebuild(store: Store, site: Site) -> tuple[list[Rebuilt], list[str]]:
     """The versions the stored snapshots give now, and why any former version is lost."""
-    from monitor.sources import extract_site
     from monitor.plausibility import assess
+    from monitor.sources import extract_site
 
     versions: list[Rebuilt] = []
     lost: list[str] = []

@@ -17,7 +17,8 @@ def test_demo_runs_the_whole_pipeline(tmp_path):
     assert "received 1 alert(s)" in out  # one Slack alert, for the edit, none for first sight
     assert "[policy change] wemet: Data recipients, Contact channels" in out
     history = out.split("$ monitor history wemet")[1].split("$ monitor diff")[0]
-    assert "first version" in history and "MAJOR: " in history and "recipients" in history
+    assert "first version" in history and "MAJOR: " in history and "Data recipients" in history
     diff = out.split("$ monitor diff wemet")[1]
     assert "data brokers" in diff and "privacy-requests@wemet-group.example" in diff
     assert (tmp_path / "monitor.db").exists()
+    assert f"--db {tmp_path / 'monitor.db'} serve" in out  # where to browse what it recorded
