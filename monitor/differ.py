@@ -35,7 +35,6 @@ _PAIR_CUTOFF = 55.0
 _MAX_PAIRING = 250_000
 _MAX_EDITS = 2000  # statements or words out of place beyond which a diff would take seconds
 _MAX_WORDS = 5000  # changed words beyond which they are counted without a diff
-_TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
 _SPACED = re.compile(r"\S+|\s+")
 _RED, _GREEN, _DIM, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[2m", "\x1b[0m"
 
@@ -112,8 +111,9 @@ def _coarse(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, list[str]]]:
 
 
 def diff_words(before: str, after: str) -> list[Op]:
-    """dmp-style ops (-1, 0, 1) at word granularity after semantic cleanup."""
-    ops = diff_sequences(_TOKEN.findall(before), _TOKEN.findall(after), semantic=True)
+    """dmp-style ops (-1, 0, 1) at word granularity after semantic cleanup; a word is what
+    white space delimits, so an e-mail address or a number changes whole."""
+    ops = diff_sequences(_SPACED.findall(before), _SPACED.findall(after), semantic=True)
     return [(op, "".join(tokens)) for op, tokens in ops if tokens]
 
 
@@ -124,8 +124,7 @@ def marked(before: str, after: str) -> tuple[list[Run], list[Run]]:
     """Two versions of a sentence as runs of text, the words that changed flagged: in
     `before` the words removed, in `after` the words added (for "changed" findings). A word
     is what white space delimits, so an e-mail address or a number is marked whole."""
-    ops = [(op, "".join(tokens)) for op, tokens in diff_sequences(
-        _SPACED.findall(before), _SPACED.findall(after), semantic=True) if tokens]
+    ops = diff_words(before, after)
     return (_runs([(op < 0, t) for op, t in ops if op <= 0]),
             _runs([(op > 0, t) for op, t in ops if op >= 0]))
 

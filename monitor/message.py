@@ -119,10 +119,28 @@ def runs_text(runs: list[tuple[bool, str]], mark: tuple[str, str]) -> str:
                    for changed, t in runs)
 
 
+def glance(f: Finding, limit: int = 160) -> str:
+    """One line for one finding, what a person reads first: its category, and the words that
+    changed ('old -> new') or the sentence added or removed."""
+    before, after = sentences(f)
+    if f.before and f.after:
+        old = " ".join(t.strip() for changed, t in before if changed and t.strip())
+        new = " ".join(t.strip() for changed, t in after if changed and t.strip())
+        what = f"{clip(old, limit // 2)} -> {clip(new, limit // 2)}" if old or new else \
+            clip(f.after, limit)
+    else:
+        what = clip(f.after or f.before, limit)
+    kind = {"added": "new", "removed": "removed", "changed": "changed"}.get(f.kind, f.kind)
+    if not f.category:
+        return f"The text was largely {f.kind}"
+    return f"{category_label(f.category)}, {kind}: {what}"
+
+
 def change_text(p: ChangeNotice, places: list[Place]) -> str:
-    lines = [f"{p.site}: the privacy policy changed ({verdict(p)})", p.url,
-             versions_line(p), *([f"The change: {p.link}"] if p.link else []), "",
-             f"Findings ({total(p)}):"]
+    lines = [f"{p.site}: the privacy policy changed ({verdict(p)})"]
+    lines += [f"- {glance(f)}" for f in p.findings[:MAX_FINDINGS]]
+    lines += ["", p.url, versions_line(p), *([f"The change: {p.link}"] if p.link else []), "",
+              f"Findings ({total(p)}):"]
     for f in p.findings[:MAX_FINDINGS]:
         lines.append(f"* {finding_title(f)}")
         before, after = sentences(f)
@@ -163,6 +181,8 @@ def ops_text(ops: list[Op]) -> str:
 def change_html(p: ChangeNotice, places: list[Place]) -> str:
     e = html.escape
     parts = [f"<h2>{e(p.site)}: the privacy policy changed ({e(verdict(p))})</h2>",
+             "<ul>" + "".join(f"<li>{e(glance(f))}</li>" for f in p.findings[:MAX_FINDINGS])
+             + "</ul>",
              f'<p><a href="{e(p.url)}">{e(p.url)}</a><br>{e(versions_line(p))}'
              + (f'<br><a href="{e(p.link)}">See the change</a>' if p.link else "") + "</p>",
              f"<h3>Findings ({total(p)})</h3><ul>"]
@@ -202,16 +222,17 @@ def ops_html(ops: list[Op]) -> str:
         if op == 0:
             out.append(html.escape(text))
         elif op < 0:
-            out.append(f'<del style="color:#b00">{html.escape(text)}</del>')
+            out.append(f"{DEL[0]}{html.escape(text)}{DEL[1]}")
         else:
-            out.append(f'<ins style="color:#070">{html.escape(text)}</ins>')
+            out.append(f"{INS[0]}{html.escape(text)}{INS[1]}")
     return "".join(out)
 
 
 def change_slack(p: ChangeNotice) -> dict[str, Any]:
     findings = p.findings
     summary = (f"*<{slack_url(p.url)}|{slack(p.site)}>*: {slack(verdict(p))}\n"
-               f"{slack(versions_line(p))}"
+               + "".join(f"• {slack(glance(f))}\n" for f in findings[:MAX_FINDINGS])
+               + f"{slack(versions_line(p))}"
                + (f"\n<{slack_url(p.link)}|See the change>" if p.link else ""))
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain(f"Policy change: {p.site}"
