@@ -1,15 +1,20 @@
 """Turn fetched bytes into normalized policy text (Markdown), as pure functions.
 
-    extract(body, content_type, select=, remove=)
+    extract(body, content_type, select=, remove=)     the text only
+    explain(...)                                       the text, and what was dropped and why
       ├── sniff_type            'html' | 'pdf' | 'text'
-      ├── html: decode ─► drop junk tags ─► drop chrome ─► main content ─► Markdown
-      ├── pdf:  pypdf page text
+      ├── html: decode ─► drop junk tags ─► drop chrome ─► main content (+ the text that
+      │         continues around it) ─► Markdown, repeated copies written once
+      ├── pdf:  pypdf page text, bounded in pages and characters
       └── text: decode
     ─► normalize                the same text always gives the same bytes
 
 Determinism matters more than anything here: a version is recorded whenever the output differs
 by one byte, so everything that varies between two fetches of an unchanged policy (banners,
 clocks, nonces, markup details) must vanish before the text is returned.
+
+Every walk over the tree is iterative: a page of 50,000 nested elements must not be able to
+make itself unmonitorable with a RecursionError.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ import codecs
 import io
 import re
 import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
@@ -25,9 +33,36 @@ from monitor.errors import ExtractError
 
 # Bump when a change here alters extracted texts: the next crawl then records a technical
 # change (never alerted) instead of a policy change; `monitor reextract` rebuilds history.
-VERSION = 1
+VERSION = 2
 
-__all__ = ["check_selector", "extract", "normalize", "sniff_type"]
+# Bounds on what one page may become. The longest real policies are ~150,000 words
+# (~1 MB of text); a PDF of 300 pages is a book, not a policy. Past these, the page is
+# recorded as suspect (ExtractError) instead of becoming a 100 MB version.
+MAX_CHARS = 2_000_000
+MAX_PDF_PAGES = 300
+
+__all__ = ["MAX_CHARS", "MAX_PDF_PAGES", "Dropped", "Extraction", "check_selector", "explain",
+           "extract", "normalize", "page_words", "sniff_type"]
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A block of the page left out of the text, and why (for `monitor extract --json`)."""
+
+    element: str  # tag#id.class, as a reader finds it in the page's source
+    reason: str
+    words: int
+    text: str  # its first words
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What `explain` found: the text that would be stored, and what was left out."""
+
+    text: str
+    kind: str  # 'html' | 'pdf' | 'text'
+    dropped: tuple[Dropped, ...] = ()
+    fallback: bool = False  # the chrome rules would have left no policy: they were not used
 
 
 def extract(body: bytes, content_type: str | None = None, *, select: str | None = None,
@@ -36,22 +71,55 @@ def extract(body: bytes, content_type: str | None = None, *, select: str | None 
 
     `select` (CSS) picks the policy's content and `remove` drops parts of it; without `select`
     the main content is found by heuristics. `url` only makes error messages clearer.
-    Raises ExtractError when no text is left.
+    Raises ExtractError when no text is left or the text is beyond the bounds (MAX_CHARS).
     """
+    return _run(body, content_type, select, tuple(remove), url, None).text
+
+
+def explain(body: bytes, content_type: str | None = None, *, select: str | None = None,
+            remove: tuple[str, ...] | list[str] = (), url: str | None = None) -> Extraction:
+    """Like `extract`, and also say which blocks were dropped and why (slower)."""
+    return _run(body, content_type, select, tuple(remove), url, [])
+
+
+def _run(body: bytes, content_type: str | None, select: str | None, remove: tuple[str, ...],
+         url: str | None, log: list[Dropped] | None) -> Extraction:
+    where = f" at {url}" if url else ""
     kind = sniff_type(body, content_type)
+    fallback = False
     if kind == "pdf":
-        text = _pdf_text(body)
+        text = _pdf_text(body, where)
     elif kind == "html":
-        text = _html_text(_decode(body, content_type, html=True), select, tuple(remove))
+        text, fallback = _html_text(_decode(body, content_type, html=True), select, remove, log)
     else:
         text = _plain_text(body, content_type)
+    _check_size(len(text), kind, where)
     text = normalize(text)
     if not text:
-        where = f" at {url}" if url else ""
         raise ExtractError(f"no text{where} ({kind})")
-    return text
+    return Extraction(text, kind, tuple(log or ()), fallback)
 
 
+def page_words(body: bytes, content_type: str | None = None) -> int:
+    """Words of the whole page, scripts and styles aside: what an extracted text is compared
+    with when it looks too short ("the text shrank from 4,210 to 12 words")."""
+    kind = sniff_type(body, content_type)
+    if kind == "pdf":
+        return 0  # the text of a PDF is all there is
+    if kind == "text":
+        return len(_decode(body, content_type).split())
+    tree = LexborHTMLParser(_decode(body, content_type, html=True))
+    _drop(_matches(tree, ", ".join(_JUNK_TAGS)), None, "")
+    root = tree.body or tree.root
+    return len(root.text(separator=" ").split()) if root is not None else 0
+
+
+def _check_size(chars: int, kind: str, where: str) -> None:
+    if chars > MAX_CHARS:
+        raise ExtractError(
+            f"text too long{where}: over {MAX_CHARS:,} characters ({kind}), far more than any "
+            f"policy; if the page really holds the policy, give the site a `select` rule for "
+            f"its part of the page (try `monitor extract URL --select CSS`)")
 # ---------------------------------------------------------------------------------- sniffing
 
 # Types that say nothing about the content: look at the bytes instead.
@@ -130,14 +198,67 @@ def _plain_text(body: bytes, content_type: str | None) -> str:
 _PAGE_NUMBER = re.compile(
     r"^[ \t]*(?:page[ \t]+)?-?[ \t]*\d+[ \t]*(?:(?:/|of)[ \t]*\d+)?[ \t]*-?[ \t]*(?:\n|$)",
     re.I | re.M)
+# Text of an honest PDF takes a few times its compressed size; a small file that draws the
+# same text form thousands of times is an attack on memory and time, stopped early.
+_PDF_CHARS_PER_BYTE = 40
+_PDF_MIN_BOUND = 100_000
 
 
-def _pdf_text(body: bytes) -> str:
+# A page of an honest PDF draws a few images or forms and holds some KB of drawing
+# operators; pypdf parses all of them before the text callback can stop anything.
+_PDF_PAGE_BYTES = 4 * 1024 * 1024
+_PDF_PAGE_DRAWINGS = 2000
+
+
+def _check_pdf_page(page: Any, number: int, where: str) -> None:
+    contents = page.get("/Contents")
+    if contents is None:
+        return
+    contents = contents.get_object()
+    streams = list(contents) if isinstance(contents, list) else [contents]
+    data = b"".join(stream.get_object().get_data() for stream in streams)
+    if len(data) > _PDF_PAGE_BYTES or data.count(b"Do") > _PDF_PAGE_DRAWINGS:
+        raise ExtractError(
+            f"PDF page {number}{where} is built of {len(data):,} bytes of drawing operators "
+            f"({data.count(b'Do'):,} drawn forms or images), far beyond any policy page (a "
+            f"bound against files that repeat their text); check the document with "
+            f"`monitor extract URL`")
+
+
+class _TooLong(BaseException):
+    """Raised from pypdf's text callback: a BaseException, as pypdf goes on after an
+    Exception raised inside a form (and would draw the next copy of it)."""
+
+
+def _pdf_text(body: bytes, where: str = "") -> str:
     from pypdf import PdfReader  # lazy: pypdf is slow to import and rarely needed
 
+    bound = min(MAX_CHARS, max(_PDF_MIN_BOUND, _PDF_CHARS_PER_BYTE * len(body)))
+    total = 0
+
+    def count(text: str, *_: object) -> None:
+        nonlocal total
+        total += len(text)
+        if total > bound:
+            raise _TooLong
+
     try:
-        pages = [(page.extract_text() or "").rstrip("\n")
-                 for page in PdfReader(io.BytesIO(body)).pages]
+        reader = PdfReader(io.BytesIO(body))
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise ExtractError(
+                f"PDF too long{where}: {len(reader.pages):,} pages (the bound is "
+                f"{MAX_PDF_PAGES}); a policy is rarely a tenth of that: check the URL")
+        pages = []
+        for number, page in enumerate(reader.pages, 1):
+            _check_pdf_page(page, number, where)
+            pages.append((page.extract_text(visitor_text=count) or "").rstrip("\n"))
+    except _TooLong:
+        raise ExtractError(
+            f"PDF text too long{where}: over {bound:,} characters from a file of "
+            f"{len(body):,} bytes, far more than a policy (a bound against files that "
+            f"repeat their text); check the document with `monitor extract URL`") from None
+    except ExtractError:
+        raise
     except Exception as error:  # pypdf raises many unrelated types on broken files
         raise ExtractError(f"unreadable PDF: {error}") from error
     return _PAGE_NUMBER.sub("", "\n".join(pages))
@@ -148,57 +269,297 @@ def _pdf_text(body: bytes) -> str:
 # Never policy text, wherever they are.
 _JUNK_TAGS = ("script", "style", "noscript", "template", "svg", "math", "iframe", "object",
               "embed", "canvas", "video", "audio", "input", "select", "textarea",
-              "link", "meta", "dialog", "head", "title")
+              "link", "meta", "dialog:not([open])", "head", "title")
 # Site chrome by tag or ARIA role; header and footer only outside the document's own
 # article/main, where they hold its title and date.
-_CHROME_SELECTOR = ", ".join((
-    "nav", "aside", "[role=navigation]", "[role=banner]", "[role=contentinfo]",
-    "[role=complementary]", "[role=dialog]", "[role=alertdialog]", "[role=search]",
-    "[role=menu]", "[role=menubar]", "[role=toolbar]", "[aria-modal=true]", "header", "footer",
-    "form",
-))
-# Class or id words of consent managers and cookie banners. Policies have sections named
-# 'cookies' or 'consent', so bare words are not enough: vendor names or compounds only.
-_CONSENT_NAMES = re.compile(
-    r"onetrust|optanon|didomi|usercentrics|cookiebot|truste|osano|qc-cmp|sp_message|iubenda|"
-    r"termly|cookieyes|cky-|cmplz|borlabs|klaro|moove_gdpr|cc-window|cc-banner|cookie-?law|"
-    r"(?:cookie|consent|gdpr)s?[-_]?(?:banner|bar|notice|popup|pop-up|modal|box|wall|message|"
-    r"alert|overlay|dialog|settings|preferences|prompt|manager|cent(?:er|re)|container|layer)|"
-    r"\bcmp\b", re.I)
-# Class or id words of other page furniture; dropped only when small (see _is_chrome).
-_FURNITURE_NAMES = re.compile(
-    r"\b(?:banner|modal|popup|pop-up|overlay|promo|promotion|toast|skip-link|breadcrumbs?)\b",
-    re.I)
-# Words that may start a match of the two patterns above: Lexbor finds the candidates in C,
-# which is much faster than running the patterns on every element's attributes.
-_NAME_WORDS = ("cookie", "consent", "gdpr", "cmp", "onetrust", "optanon", "didomi",
-               "usercentrics", "truste", "osano", "sp_message", "iubenda", "termly", "cky-",
-               "klaro", "borlabs", "cc-window", "cc-banner", "banner", "modal", "popup", "pop-up",
-               "overlay", "promo", "toast", "skip-link", "breadcrumb")
-_CHROME_SELECTOR += "".join(f", [class*={word} i], [id*={word} i]" for word in _NAME_WORDS)
-_SEMANTIC_CHROME = {"nav", "aside"}
+# An open <dialog> is shown, so it is chrome (a consent prompt) unless it is all there is.
+_CHROME_TAGS = ("nav", "aside", "header", "footer", "form", "dialog")
 _CHROME_ROLES = {"navigation", "banner", "contentinfo", "complementary", "dialog",
                  "alertdialog", "search", "menu", "menubar", "toolbar"}
 
+# Class and id names are read as words: `sticky-top` is (sticky, top), never the consent
+# manager CookieYes (`cky-`); `cmp-text` is Adobe Experience Manager's text component, not a
+# consent-management platform. Words are split at -, _, digits and camelCase humps.
+_NAME_SPLIT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+# Consent managers by vendor name: always chrome (their banners and preference centres).
+_CONSENT_VENDORS = {
+    "onetrust", "optanon", "didomi", "usercentrics", "cookiebot", "truste", "trustarc",
+    "osano", "iubenda", "termly", "cookieyes", "cky", "cmplz", "borlabs", "klaro",
+    "tarteaucitron", "axeptio", "cookiefirst", "cookiehub", "cookielaw", "cmpbox", "moove",
+    "cookiescript", "consentmanager", "sourcepoint", "quantcast", "cookieinformation"}
+_VENDOR_PAIRS = ({"qc", "cmp"}, {"sp", "message"}, {"cc", "window"}, {"cc", "banner"},
+                 {"cybot", "cookiebot"})
+# Otherwise a consent word together with a word of a widget: `cookie-banner`,
+# `consentBox`, `gdpr-popup`. A bare `cookies` or `consent` is a section of the policy.
+_CONSENT_WORDS = {"cookie", "consent", "gdpr", "ccpa"}
+_WIDGET_WORDS = {"banner", "bar", "notice", "popup", "pop", "modal", "box", "wall", "message",
+                 "alert", "overlay", "dialog", "prompt", "layer", "container", "wrapper", "sdk",
+                 "widget", "btn", "button", "toggle", "revoke", "floating", "manager", "root",
+                 "host", "ui", "consent", "law", "accept", "preferences", "settings"}
+# Vendors also render the policy's own cookie table or declaration into the page: content.
+_EMBED_WORDS = {"policy", "declaration", "document", "statement", "table", "list", "audit"}
+# Other page furniture: dropped only when small and not holding the page's title.
+# Only words of the user interface: a policy's sections are anchored by their topic
+# (`#cookies`, `#social-sharing`, `#newsletter`, `#copyright`, `#feedback`), never by these.
+_FURNITURE_WORDS = {"banner", "modal", "popup", "overlay", "promo", "promotion", "toast",
+                    "skip", "breadcrumb", "sidebar", "nav", "navbar", "navigation", "menu",
+                    "masthead", "topbar", "helpful", "lightbox", "drawer", "offcanvas"}
+# Widgets around an article whose text changes by itself (votes, comment counts) or is never
+# the document's. Only in class names: an id is the anchor of a section, named by its topic
+# (`#comments`, `#social-sharing`), and a section may be about any of these.
+# (Not `share` nor `subscription`: "Sharing your data" and "Subscriptions" are sections of
+# policies and terms, whatever their markup; a row of share links is stable text anyway.)
+_WIDGET_CLASS_WORDS = {"vote", "voting", "rating", "comment", "related", "pagination", "pager"}
+_OVERLAY_WORDS = {"modal", "popup", "overlay", "toast", "lightbox", "drawer", "offcanvas"}
+# Layout words of site headers and footers that are plain <div>s.
+_EDGE_WORDS = {"header", "footer"}
+# Lexbor finds the candidates in C, by these substrings of their names; the words are then
+# checked in Python on those only.
+_NAME_PROBES = ("cookie", "consent", "gdpr", "ccpa", "cmp", "onetrust", "optanon", "didomi",
+                "usercentrics", "trust", "osano", "iubenda", "termly", "cky", "klaro",
+                "borlabs", "tarteaucitron", "axeptio", "moove", "message", "cc-", "banner",
+                "modal", "popup", "overlay", "promo", "toast", "skip", "breadcrumb",
+                "sidebar", "nav", "menu", "masthead", "topbar", "helpful", "lightbox",
+                "drawer", "offcanvas", "header", "footer", "vote", "voting", "rating",
+                "comment", "related", "paginat", "pager")
+_CHROME_SELECTOR = ", ".join(
+    [*_CHROME_TAGS, *(f"[role={role}]" for role in sorted(_CHROME_ROLES)), "[aria-modal=true]"]
+    + [f"[class*={word} i], [id*={word} i]" for word in _NAME_PROBES])
 
-def _html_text(html: str, select: str | None, remove: tuple[str, ...]) -> str:
-    tree = LexborHTMLParser(html)
+
+def _name_words(node: LexborNode) -> set[str]:
+    """The words of `node`'s id and class names, singular. A name that tells a state of the
+    page (`modal-open`, `has-sidebar`, `cookie-banner-visible`) says nothing of the element."""
+    attrs = node.attributes
+    return _words_of(attrs.get("id") or "") | _words_of(attrs.get("class") or "")
+
+
+def _class_words(node: LexborNode) -> set[str]:
+    return _words_of(node.attributes.get("class") or "")
+
+
+def _words_of(names: str) -> set[str]:
+    words: set[str] = set()
+    for name in names.split():
+        parts = [part.lower() for part in _NAME_SPLIT.findall(name)]
+        if not parts or parts[0] in _STATE_FIRST or parts[-1] in _STATE_LAST:
+            continue
+        words.update(parts)  # and their singular: `modals`, `banners`, `cookies`
+        words.update(part[:-1] for part in parts
+                     if len(part) > 4 and part.endswith("s") and not part.endswith("ss"))
+    return words
+
+
+_STATE_FIRST = {"is", "has", "with", "no", "show", "hide"}
+_STATE_LAST = {"open", "opened", "visible", "active", "shown", "enabled", "accepted", "hidden",
+               "closed", "displayed", "locked"}
+
+
+def _chrome_reason(node: LexborNode, page: _Page) -> str | None:
+    """Why `node` is page chrome, or None when it may hold policy text."""
+    tag, attrs = node.tag, node.attributes
+    if tag in ("body", "html", "main", "article"):
+        return None
+    if tag in ("nav", "aside", "dialog"):
+        return f"<{tag}>"
+    if attrs.get("aria-modal") == "true" or attrs.get("role") in _CHROME_ROLES:
+        return f"role {attrs.get('role') or 'modal'}"
+    words = _name_words(node)
+    vendor = words & _CONSENT_VENDORS or next(
+        (pair for pair in _VENDOR_PAIRS if pair <= words), set())
+    if vendor and not words & _EMBED_WORDS:
+        return f"consent manager ({'-'.join(sorted(vendor))})"
+    consent = words & _CONSENT_WORDS
+    if consent and (words - consent) & _WIDGET_WORDS and not words & _EMBED_WORDS:
+        # Banners sit outside the document; inside its <main>/<article>, such a name is a
+        # part of the policy (`cookie-consent-info`). A big block without a button or a
+        # toggle is the cookie policy itself (`<div id="cookie-consent">` around it).
+        if page.in_document.inside(node):
+            return None
+        if node.mem_id in page.controlled or page.small(node):
+            return "cookie or consent banner"
+        return None
+    edge = tag in ("header", "footer") or words & _EDGE_WORDS
+    if edge and not page.in_document.inside(node):
+        if tag == "header" or "header" in words:
+            return None if _holds_title(node) else "page header"
+        return "page footer" if tag == "footer" or page.small(node) else None
+    widget = _class_words(node) & _WIDGET_CLASS_WORDS
+    if widget == {"related"} and not _link_heavy(node):  # "Related companies" is a section
+        widget = set()
+    furniture = words & _FURNITURE_WORDS | widget
+    if (furniture or tag == "form") and page.small(node):
+        # A page banner may hold the document's title; a modal or a pop-up never does.
+        if words & _OVERLAY_WORDS or not node.css_first("h1"):
+            return f"page furniture ({', '.join(sorted(furniture)) or 'form'})"
+    return None
+
+
+class _Ancestry:
+    """Answers "is this node inside a marked one?" for many nodes of one tree in linear time:
+    each answer is remembered for every node on the way up, so 20,000 nested elements cost
+    20,000 steps, not 200 million. Nodes must be asked about in page order when marks are
+    added on the way (an ancestor is always decided before its descendants)."""
+
+    def __init__(self, is_mark: Callable[[LexborNode], bool]) -> None:
+        self.is_mark = is_mark
+        self.memo: dict[int, bool] = {}
+
+    def inside(self, node: LexborNode) -> bool:
+        path: list[int] = []
+        parent, answer = node.parent, False
+        while parent is not None:
+            known = self.memo.get(parent.mem_id)
+            if known is not None:
+                answer = known
+                break
+            if self.is_mark(parent):
+                answer = True
+                break
+            path.append(parent.mem_id)
+            parent = parent.parent
+        for mem_id in path:
+            self.memo[mem_id] = answer
+        return answer
+
+
+class _Page:
+    """What the chrome rules ask of the whole page, within a bounded amount of work."""
+
+    def __init__(self, root: LexborNode, controlled: set[int]) -> None:
+        self.controlled = controlled
+        self.mass = _mass(root)
+        self.budget = _CHROME_WORK * self.mass + 100_000
+        self.in_document = _Ancestry(lambda node: node.tag in ("article", "main"))
+
+    def small(self, node: LexborNode) -> bool:
+        """Whether `node` holds under a third of the page's text. Past the budget (a page of
+        thousands of nested named elements) nothing more is called small: kept, not lost."""
+        if self.budget <= 0:
+            return False
+        mass = _mass(node)
+        self.budget -= mass
+        return mass < self.mass / 3
+
+
+_CHROME_WORK = 20  # characters weighed by the chrome rules per character of the page's text
+
+
+def _chrome(tree: LexborHTMLParser, root: LexborNode,
+            controlled: set[int]) -> list[tuple[LexborNode, str]]:
+    """The outermost chrome elements and why, in page order."""
+    page = _Page(root, controlled)
+    found: dict[int, str] = {}
+    covered = _Ancestry(lambda node: node.mem_id in found)
+    chrome = []
+    for node in _matches(tree, _CHROME_SELECTOR):
+        if covered.inside(node):
+            continue
+        reason = _chrome_reason(node, page)
+        if reason:
+            found[node.mem_id] = reason
+            chrome.append((node, reason))
+    return chrome
+
+
+def _link_heavy(node: LexborNode) -> bool:
+    text = len(node.text(strip=True))
+    return sum(len(link.text(strip=True)) for link in node.css("a")) > text / 2
+
+
+def _holds_title(node: LexborNode) -> bool:
+    """A page header that holds the document's title (h1 text that is not a logo link), or
+    the heading of a section (`section-header`, `accordion-header`)."""
+    if node.tag in _HEADINGS:
+        return True
+    for heading in node.css("h1, h2, h3, h4, h5, h6"):
+        if _mass(heading) > 0:
+            return True
+    return False
+
+
+def _html_text(html: str, select: str | None, remove: tuple[str, ...],
+               log: list[Dropped] | None) -> tuple[str, bool]:
+    tree, controlled = _prepared(html, remove, log)
     root = tree.body or tree.root
     if root is None:
-        return ""
-    _drop(_matches(tree, ", ".join(_JUNK_TAGS)))
-    _drop([button for button in tree.css("button") if not _is_accordion_title(button)])
-    _decode_cloudflare_emails(tree)
-    for selector in remove:
-        _drop(_matches(tree, selector))
+        return "", False
     if select:
         chosen = _matches(tree, select)
         if not chosen:
             raise ExtractError(f"selector {select!r} matches nothing")
-        return "\n\n".join(_markdown(node) for node in _outermost(chosen))
+        return "\n\n".join(_markdown([node], inner=True) for node in _outermost(chosen)), False
     page_mass = _mass(root)
-    _drop([node for node in _matches(tree, _CHROME_SELECTOR) if _is_chrome(node, page_mass)])
-    return _markdown(_main_content(root))
+    for node, reason in _chrome(tree, root, controlled):
+        if log is not None:
+            _note(log, node, reason)
+        node.decompose()
+    _drop(_tables_of_contents(root), log, "table of contents (links to this page)")
+    nodes, core = _main_content(root, log)
+    text = _markdown(nodes, core=core, log=log)
+    if _words(text) < _FALLBACK_WORDS and page_mass >= _FALLBACK_MASS:
+        # The rules dropped what holds the policy (a page built inside a dialog, a form or a
+        # consent-named wrapper): take the main content without them rather than no text.
+        retry_log: list[Dropped] | None = None if log is None else []
+        retry = _text_without_chrome_rules(html, remove, retry_log)
+        if _words(retry) > 2 * _words(text):
+            if log is not None and retry_log is not None:
+                log[:] = retry_log
+            return retry, True
+    return text, False
+
+
+def _text_without_chrome_rules(html: str, remove: tuple[str, ...],
+                               log: list[Dropped] | None) -> str:
+    tree, _ = _prepared(html, remove, log)
+    root = tree.body or tree.root
+    if root is None:
+        return ""
+    _drop(root.css("nav, aside"), log, "<nav> or <aside>")
+    nodes, core = _main_content(root, log)
+    return _markdown(nodes, core=core, log=log)
+
+
+_FALLBACK_WORDS = 30  # fewer words than this cannot be a policy...
+_FALLBACK_MASS = 1000  # ...on a page with this many characters of text
+
+
+def _prepared(html: str, remove: tuple[str, ...],
+              log: list[Dropped] | None) -> tuple[LexborHTMLParser, set[int]]:
+    """The parsed page without junk tags, action buttons and the user's `remove` rules; and
+    the elements that held form controls before they went (see `_controlled`)."""
+    tree = LexborHTMLParser(html)
+    controlled = _controlled(tree)
+    _drop(_matches(tree, ", ".join(_JUNK_TAGS)), None, "")
+    in_heading = _Ancestry(lambda node: node.tag in _HEADING_TAGS)
+    _drop([button for button in tree.css("button")
+           if not _is_accordion_title(button, in_heading)], None, "")
+    _decode_cloudflare_emails(tree)
+    _fix_relative_times(tree)
+    for selector in remove:
+        _drop(_matches(tree, selector), log, f"remove rule {selector!r}")
+    return tree, controlled
+
+
+_CONTROLS = ("button, input, select, textarea, [role=button], [role=switch], [role=checkbox], "
+             "[role=radio]")
+
+
+def _controlled(tree: LexborHTMLParser) -> set[int]:
+    """The mem_ids of elements holding a button, a checkbox or a switch: a consent prompt has
+    them ("Accept", a toggle a purpose); the text of a cookie policy has none. Each ancestor
+    is marked once, so the work is linear in the page."""
+    marked: set[int] = set()
+    for control in tree.css(_CONTROLS):
+        parent = control.parent
+        while parent is not None and parent.mem_id not in marked:
+            marked.add(parent.mem_id)
+            parent = parent.parent
+    return marked
+
+
+def _words(text: str) -> int:
+    return len(text.split())
 
 
 def _matches(tree: LexborHTMLParser, selector: str) -> list[LexborNode]:
@@ -208,55 +569,61 @@ def _matches(tree: LexborHTMLParser, selector: str) -> list[LexborNode]:
         raise ExtractError(f"invalid CSS selector {selector!r}") from error
 
 
-def _drop(nodes: list[LexborNode]) -> None:
+def _drop(nodes: list[LexborNode], log: list[Dropped] | None, reason: str) -> None:
     """Remove nodes from the tree; only the outermost ones, as removing a node frees its subtree."""
     for node in _outermost(nodes):
+        if log is not None:
+            _note(log, node, reason)
         node.decompose()
+
+
+def _note(log: list[Dropped], node: LexborNode, reason: str) -> None:
+    text = " ".join((node.text(separator=" ") if node.tag != "-text"
+                     else node.text_content or "").split())
+    if text:
+        log.append(Dropped(_describe(node), reason, len(text.split()), _first_words(text)))
+
+
+def _describe(node: LexborNode) -> str:
+    if node.tag == "-text":
+        return "text"
+    attrs = node.attributes
+    out = node.tag or "?"
+    if attrs.get("id"):
+        out += "#" + (attrs.get("id") or "")
+    classes = (attrs.get("class") or "").split()
+    return out + "".join("." + name for name in classes[:3])
+
+
+def _first_words(text: str, count: int = 12) -> str:
+    words = text.split()
+    return " ".join(words[:count]) + (" ..." if len(words) > count else "")
 
 
 def _outermost(nodes: list[LexborNode]) -> list[LexborNode]:
     """The nodes that have no ancestor among `nodes` (which are in document order)."""
     ids = {node.mem_id for node in nodes}
-    kept = []
-    for node in nodes:
-        parent = node.parent
-        while parent is not None and parent.mem_id not in ids:
-            parent = parent.parent
-        if parent is None:
-            kept.append(node)
-    return kept
+    ancestry = _Ancestry(lambda node: node.mem_id in ids)
+    return [node for node in nodes if not ancestry.inside(node)]
 
 
-def _is_chrome(node: LexborNode, page_mass: int) -> bool:
-    tag, attrs = node.tag, node.attributes
-    if tag in ("header", "footer"):
-        return not _inside(node, ("article", "main"))
-    if tag in _SEMANTIC_CHROME or attrs.get("aria-modal") == "true":
-        return True
-    if attrs.get("role") in _CHROME_ROLES:
-        return True
-    names = f"{attrs.get('id') or ''} {attrs.get('class') or ''}"
-    if _CONSENT_NAMES.search(names):
-        return True
-    if tag != "form" and not _FURNITURE_NAMES.search(names):
-        return False
-    # A wrapper named 'modal-open' or an ASP.NET page-wide <form> holds the policy itself.
-    return tag not in ("body", "html", "main", "article") and _mass(node) < page_mass / 3
-
-
-def _is_accordion_title(button: LexborNode) -> bool:
+def _is_accordion_title(button: LexborNode, in_heading: _Ancestry) -> bool:
     """Accordion titles are often buttons: they are policy text, unlike 'Accept all'."""
     attrs = button.attributes
-    return "aria-expanded" in attrs or "aria-controls" in attrs or _inside(button, _HEADING_TAGS)
+    return "aria-expanded" in attrs or "aria-controls" in attrs or in_heading.inside(button)
 
 
-def _inside(node: LexborNode, tags: tuple[str, ...]) -> bool:
-    parent = node.parent
-    while parent is not None:
-        if parent.tag in tags:
-            return True
-        parent = parent.parent
-    return False
+_RELATIVE_TIME = re.compile(
+    r"\b(?:ago|yesterday|today|just now|il y a|hier|aujourd'hui|gestern|heute|hace|ayer|hoy)\b|"
+    r"\bvor \d|\d+\s+\w+\s+fa\b", re.I)
+
+
+def _fix_relative_times(tree: LexborHTMLParser) -> None:
+    """"Updated 3 months ago" turns into "4 months ago" with no edit: when a <time> says a
+    relative time, its machine-readable date is written instead."""
+    for node in tree.css("time[datetime]"):
+        if _RELATIVE_TIME.search(node.text() or ""):
+            node.replace_with((node.attributes.get("datetime") or "")[:10])
 
 
 def _decode_cloudflare_emails(tree: LexborHTMLParser) -> None:
@@ -271,29 +638,62 @@ def _decode_cloudflare_emails(tree: LexborHTMLParser) -> None:
             continue  # leave the placeholder: normalize keeps it recognisable
 
 
+_TOC_LINKS = 3
+
+
+def _tables_of_contents(root: LexborNode) -> list[LexborNode]:
+    """Lists made of links to places in this page: they repeat the headings (kept once)."""
+    lists: dict[int, LexborNode] = {}
+    for link in root.css('a[href^="#"]'):
+        parent, steps = link.parent, 0
+        while parent is not None and steps < 4 and parent.tag not in ("ul", "ol"):
+            parent, steps = parent.parent, steps + 1
+        if parent is not None and parent.tag in ("ul", "ol"):
+            lists.setdefault(parent.mem_id, parent)
+    found = []
+    for candidate in lists.values():
+        links = candidate.css('a[href^="#"]')
+        text = len(candidate.text(strip=True))
+        inner = sum(len(link.text(strip=True)) for link in links)
+        if len(links) >= _TOC_LINKS and text and inner >= 0.8 * text:
+            found.append(candidate)
+    return found
+
+
 # ---------------------------------------------------------------------------------- main content
 
 _MAIN_SHARE = 0.5  # <main>/<article> must hold this share of the page's text to be trusted
 _DESCEND_SHARE = 0.75  # a child holding this share of the page's text is the content
+_DESCEND_WORK = 60  # levels of (nearly) the whole text weighed, at most
 
 
-def _main_content(root: LexborNode) -> LexborNode:
-    """The element holding the policy: a <main>/<article> holding most of the text, else
-    the deepest element that still holds most of it (the rest is chrome, cut away)."""
+def _main_content(root: LexborNode,
+                  log: list[Dropped] | None) -> tuple[list[LexborNode], LexborNode]:
+    """The elements holding the policy, in page order: a <main>/<article> holding most of the
+    text, else the deepest element that still holds most of it; then the text that continues
+    around it (a title and date before, an annex or a representative's address after)."""
     total = _mass(root)
     if not total:
-        return root
+        return [root], root
     candidates = root.css("main, [role=main], article")
     best = max(candidates, key=_mass, default=None)
-    if best is not None and _mass(best) >= _MAIN_SHARE * total:
-        return best
-    return _descend(root, total)
+    core = best if best is not None and _mass(best) >= _MAIN_SHARE * total else \
+        _descend(root, total)
+    return _extend(core, root, log), core
 
 
 def _descend(node: LexborNode, total: int) -> LexborNode:
     node_mass = total
+    budget = _DESCEND_WORK * total  # characters weighed: deep nesting stops here, not hangs
     while True:
-        masses = [(_mass(child), child) for child in node.iter() if child.tag not in _INLINE_TAGS]
+        children = [child for child in node.iter() if child.tag not in _INLINE_TAGS]
+        if len(children) == 1 and not _has_loose_text(node):  # a wrapper: no need to weigh
+            node = children[0]
+            continue
+        budget -= node_mass
+        if budget < 0:
+            return node
+        masses = [(_mass(child), child) for child in children]
         mass, best = max(masses, key=lambda pair: pair[0], default=(0, None))
         if best is None or mass < _DESCEND_SHARE * total:
             return node
@@ -304,6 +704,102 @@ def _descend(node: LexborNode, total: int) -> LexborNode:
                             for child_mass, child in masses if child is not best):
             return node
         node, node_mass = best, mass
+
+
+def _has_loose_text(node: LexborNode) -> bool:
+    for child in node.iter(include_text=True):
+        if child.tag in _INLINE_TAGS and child.tag != "-comment":
+            if child.tag == "-text" and not (child.text_content or "").strip():
+                continue
+            return True
+    return False
+
+
+def _extend(core: LexborNode, root: LexborNode,
+            log: list[Dropped] | None) -> list[LexborNode]:
+    """`core` and the siblings of it and of its ancestors that read as text of the document,
+    in page order. In each direction, the first block of links or chrome ends the document."""
+    before: list[LexborNode] = []
+    after: list[LexborNode] = []
+    open_before = open_after = True
+    node = core
+    while node.mem_id != root.mem_id and node.parent is not None:
+        if open_before:
+            open_before = _collect(node, before, "prev", log)
+        if open_after:
+            open_after = _collect(node, after, "next", log)
+        node = node.parent
+    return [*reversed(before), core, *after]
+
+
+def _collect(node: LexborNode, into: list[LexborNode], direction: str,
+             log: list[Dropped] | None) -> bool:
+    """Add the text siblings of `node` in `direction`; False once a chrome block ends them."""
+    sibling = getattr(node, direction)
+    while sibling is not None:
+        verdict = _sibling_verdict(sibling)
+        if verdict == "stop":
+            if log is not None:
+                _note_rest(log, sibling, direction)
+            return False
+        if verdict == "keep" or (verdict == "skip" and direction == "prev" and
+                                 _is_title(sibling)):
+            into.append(sibling)
+        elif log is not None and verdict == "skip":
+            _note(log, sibling, "outside the main content (too short to be the document's)")
+        sibling = getattr(sibling, direction)
+    return True
+
+
+def _is_title(node: LexborNode) -> bool:
+    """A short heading before the document (its title, in a banner of its own)."""
+    if node.tag in _HEADINGS:
+        return _mass(node) > 0
+    heading = node.css_first(_HEADING_SELECTOR) if node.tag != "-text" else None
+    return heading is not None and _mass(heading) > 0
+
+
+def _note_rest(log: list[Dropped], sibling: LexborNode | None, direction: str) -> None:
+    while sibling is not None:
+        _note(log, sibling, "outside the main content")
+        sibling = getattr(sibling, direction)
+
+
+_SIBLING_MIN = 20  # characters of text (not links) for a block to be read at all
+_SIBLING_LONG = 100  # ...for a block to be kept without looking like a sentence
+_SENTENCE = re.compile(r"[.:;@]|\d")
+_WORD = re.compile(r"\b[^\W\d_]{2,}\b")  # a word of letters: not a token, a clock or a count
+_COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\b)|all rights reserved", re.I)
+
+
+def _sibling_verdict(node: LexborNode) -> str:
+    """'keep' a block that reads as the document's text, 'skip' a short neutral one, 'stop'
+    at links and chrome: text after a footer-like block is not the document's any more."""
+    tag = node.tag
+    if tag == "-comment":
+        return "none"
+    if tag == "-text":
+        text = (node.text_content or "").strip()
+        if not text:
+            return "none"
+        return "keep" if len(text) >= _SIBLING_LONG else "skip"
+    text = node.text(strip=True)
+    if not text:
+        return "none"
+    links = len(text) if tag == "a" else sum(len(link.text(strip=True)) for link in node.css("a"))
+    mass = len(text) - links
+    if links >= _SIBLING_MIN and links > 0.5 * len(text):
+        return "stop"
+    if _COPYRIGHT.search(text[:200]) and mass < 400:
+        return "stop"
+    if _name_words(node) & (_FURNITURE_WORDS | _EDGE_WORDS) or \
+            _class_words(node) & _WIDGET_CLASS_WORDS:
+        return "stop"
+    if mass < _SIBLING_MIN:
+        return "skip"
+    if mass >= _SIBLING_LONG or (_SENTENCE.search(text) and len(_WORD.findall(text)) >= 3):
+        return "keep"
+    return "skip"
 
 
 def _is_titled_text(node: LexborNode, mass: int) -> bool:
@@ -321,6 +817,56 @@ def _mass(node: LexborNode) -> int:
     return len(node.text(strip=True)) - links
 
 
+# ---------------------------------------------------------------------------------- copies
+
+_COPY_MIN_CHARS = 200  # a repeated section (with a heading), not a repeated list
+_COPY_WORK = 20  # characters hashed per character of the content, at most
+
+
+def _repeated_copies(nodes: list[LexborNode], log: list[Dropped] | None) -> set[int]:
+    """Sections repeated whole (tab panels, mobile and desktop copies of the same text): the
+    mem_ids of every copy after the first. Only titled blocks of several blocks count, so a
+    sentence or a list a policy repeats in two sections stays in both. The candidates are the
+    ancestors of headings, each weighed once, walked up from the headings in page order."""
+    seen: dict[str, LexborNode] = {}
+    weighed: set[int] = set()
+    copies: set[int] = set()
+    tops = [node for node in nodes if node.tag != "-text"]
+    budget = _COPY_WORK * sum(len(node.text(strip=True)) for node in tops)
+    for top in tops:
+        for heading in top.css(_HEADING_SELECTOR):
+            node = heading.parent
+            while node is not None and node.mem_id not in weighed and budget > 0:
+                weighed.add(node.mem_id)
+                text = node.text(strip=True)  # equal copies have equal text nodes: a fine key
+                budget -= len(text)
+                if len(text) >= _COPY_MIN_CHARS and _blocks(node) >= 2:
+                    first = seen.setdefault(text, node)
+                    # Equal texts one inside the other are a wrapper and its content.
+                    if first is not node and not _is_ancestor(first, node) \
+                            and not _is_ancestor(node, first):
+                        copies.add(node.mem_id)
+                        if log is not None:
+                            _note(log, node, f"repeated copy of {_describe(first)}")
+                if node.mem_id == top.mem_id:
+                    break
+                node = node.parent
+    return copies
+
+
+def _blocks(node: LexborNode) -> int:
+    return sum(1 for child in node.iter() if child.tag not in _INLINE_TAGS)
+
+
+def _is_ancestor(ancestor: LexborNode, node: LexborNode) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.mem_id == ancestor.mem_id:
+            return True
+        parent = parent.parent
+    return False
+
+
 # ---------------------------------------------------------------------------------- Markdown
 
 _INLINE_TAGS = {"-text", "-comment", "a", "abbr", "b", "bdi", "bdo", "cite", "code", "data",
@@ -330,57 +876,84 @@ _INLINE_TAGS = {"-text", "-comment", "a", "abbr", "b", "bdi", "bdo", "cite", "co
 _HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6", "summary", "dt")
 _HEADING_SELECTOR = "h1, h2, h3, h4, h5, h6"
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+# A row whose cells hold headings or tables is page layout (old sites put the whole policy
+# in one cell): written as blocks, not flattened to one line of " | ".
+_LAYOUT_CELL = "h1, h2, h3, h4, h5, h6, table"
 _BREAK = "\x00"  # marks a <br> in inline text; NUL never survives HTML parsing
 _LINE_JOINED = {"li", "row"}  # consecutive list items and table rows sit on adjacent lines
 
 
-def _markdown(node: LexborNode) -> str:
-    writer = _Writer()
-    writer.walk(node)
-    writer.flush()
+def _markdown(nodes: list[LexborNode], *, inner: bool = False, core: LexborNode | None = None,
+              log: list[Dropped] | None = None) -> str:
+    """Markdown of `nodes`, repeated copies once. Of the children only, for every node when
+    `inner` (a `select`), for `core` otherwise (the main content is a container, whatever its
+    tag; the blocks around it are written as themselves: a heading, a list item)."""
+    writer = _Writer(_repeated_copies(nodes, log) if not inner else set())
+    for node in nodes:
+        if inner or (core is not None and node.mem_id == core.mem_id):
+            writer.walk(node)
+        else:
+            writer.visit(node)
+        writer.flush()
     return writer.text()
 
 
 class _Writer:
-    """Walks a DOM subtree and writes Markdown blocks: inline text flows into the current
-    block; each block element ends the current block and starts a new one."""
+    """Walks DOM subtrees and writes Markdown blocks: inline text flows into the current
+    block; each block element ends the current block and starts a new one. The walk keeps
+    its own stack: nesting depth costs memory, never Python's recursion limit."""
 
-    def __init__(self) -> None:
+    def __init__(self, skip: set[int]) -> None:
         self.blocks: list[tuple[str, str]] = []
         self.inline: list[str] = []
         self.prefix = ""
+        self.skip = skip
+
+    def visit(self, node: LexborNode) -> None:
+        self._run(iter((node,)))
 
     def walk(self, node: LexborNode) -> None:
-        for child in node.iter(include_text=True):
-            tag = child.tag or ""
+        self._run(node.iter(include_text=True))
+
+    def _run(self, nodes: Iterator[LexborNode]) -> None:
+        # A stack of (children still to write, what ends their parent's block).
+        stack: list[tuple[Iterator[LexborNode], str]] = [(nodes, "")]
+        inline, skip = self.inline, self.skip
+        while stack:
+            children, end = stack[-1]
+            node = next(children, None)
+            if node is None:
+                stack.pop()
+                if end:
+                    self.flush("li" if end == "li" else "p")
+                    if end == "li":
+                        self.prefix = ""
+                continue
+            tag = node.tag
             if tag == "-text":
-                self.inline.append(child.text_content or "")
+                inline.append(node.text_content or "")
             elif tag == "br":
-                self.inline.append(_BREAK)
+                inline.append(_BREAK)
             elif tag in _INLINE_TAGS:
                 if tag != "-comment":
-                    self.walk(child)
+                    stack.append((node.iter(include_text=True), ""))
+            elif node.mem_id in skip:
+                continue
             else:
-                self.block(child, tag)
-
-    def block(self, node: LexborNode, tag: str) -> None:
-        self.flush()
-        if tag in _HEADINGS:
-            self.emit("h", "#" * _HEADINGS[tag] + " " + _flat_text(node))
-        elif tag == "tr":
-            cells = [_flat_text(cell) for cell in node.iter() if cell.tag in ("td", "th")]
-            self.emit("row", " | ".join(cell for cell in cells if cell))
-        elif tag == "pre":  # line breaks are meaningful here
-            self.inline.append((node.text() or "").replace("\n", _BREAK))
-            self.flush()
-        elif tag == "li":
-            self.prefix = "- "
-            self.walk(node)
-            self.flush("li")
-            self.prefix = ""
-        else:
-            self.walk(node)
-            self.flush()
+                self.flush()
+                if tag in _HEADINGS:
+                    self.emit("h", "#" * _HEADINGS[tag] + " " + _flat_text(node))
+                elif tag == "tr" and not node.css_first(_LAYOUT_CELL):
+                    cells = [_flat_text(cell) for cell in node.iter() if cell.tag in ("td", "th")]
+                    self.emit("row", " | ".join(cell for cell in cells if cell))
+                elif tag == "pre":  # line breaks are meaningful here
+                    inline.append((node.text() or "").replace("\n", _BREAK))
+                    self.flush()
+                elif tag == "li":
+                    self.prefix = "- "
+                    stack.append((node.iter(include_text=True), "li"))
+                else:
+                    stack.append((node.iter(include_text=True), "p"))
 
     def flush(self, kind: str = "p") -> None:
         if not self.inline:
@@ -409,13 +982,22 @@ class _Writer:
 def _flat_text(node: LexborNode) -> str:
     """Text of a heading or table cell on one line; block children are separated by spaces."""
     parts: list[str] = []
-    for child in node.iter(include_text=True):
-        tag = child.tag
+    stack: list[LexborNode | str] = list(reversed(list(node.iter(include_text=True))))
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            parts.append(item)
+            continue
+        tag = item.tag
         if tag == "-text":
-            parts.append(child.text_content or "")
+            parts.append(item.text_content or "")
         elif tag != "-comment":
-            inner = _flat_text(child)
-            parts.append(inner if tag in _INLINE_TAGS and tag != "br" else f" {inner} ")
+            block = tag not in _INLINE_TAGS or tag == "br"
+            if block:
+                stack.append(" ")
+            stack.extend(reversed(list(item.iter(include_text=True))))
+            if block:
+                stack.append(" ")
     return " ".join("".join(parts).split())
 
 

@@ -95,3 +95,18 @@ def _count_words(text: str) -> int:
         return len(text.split())  # close enough to \w+ for thresholds, and 10x faster
     cjk = len(_CJK.findall(text))
     return len(_WORD.findall(_CJK.sub(" ", text))) + cjk
+
+
+def advice(reason: str, url: str | None = None, select: str | None = None) -> str:
+    """What a user can do about a text `assess` refused (or that gave no text at all), in
+    words: `{reason}: {advice(reason, url)}` is a message to act on."""
+    target = f"monitor extract {url}" if url else "monitor extract URL"
+    if select:
+        return f"the selector may pick the wrong part; try `{target} --select '{select}'`"
+    if reason == "error page":
+        return f"the server sent an error page; check the URL in a browser, or try `{target}`"
+    if reason == "login page":
+        return "the page asks to sign in: watch the public URL of the policy instead"
+    if reason == "no privacy-policy vocabulary":
+        return f"this does not read like a privacy policy: check the URL; try `{target}`"
+    return f'the page may need JavaScript (render = "browser") or a selector; try `{target}`'

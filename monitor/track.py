@@ -52,11 +52,12 @@ def track(store: Store, site: Site, fetched: Fetched, alerting: Alerting | None 
     try:
         text = extract_text(site, fetched)
     except ExtractError as e:
-        return record(store, site, fetched, "suspect", str(e), alerting)
+        return record(store, site, fetched, "suspect", acting(str(e), site), alerting)
     text_hash = digest(text.encode("utf-8"))
     reason = implausible(store, fetched, text, text_hash, latest)
     if reason:
-        return record(store, site, fetched, "suspect", reason, alerting, text_hash=text_hash)
+        return record(store, site, fetched, "suspect", acting(reason, site), alerting,
+                      text_hash=text_hash)
     for _ in range(RETRIES):
         if latest and text_hash == latest.hash:
             if latest.rules != rules:  # new rules, same text: the version stands under them too
@@ -124,6 +125,13 @@ def implausible(store: Store, fetched: Fetched, text: str, text_hash: str,
     if confirmed and hours_between(before[-1]["at"], fetched.at) >= SHRINK_HOURS:
         return None
     return reason
+
+
+def acting(reason: str, site: Site) -> str:
+    """Why a page was not taken, and what the user can try (the reason stays first)."""
+    from monitor.plausibility import advice
+
+    return f"{reason}: {advice(reason, site.url, site.select)}"
 
 
 def hours_between(first: str, last: str) -> float:

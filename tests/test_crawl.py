@@ -158,7 +158,7 @@ def test_add_validates_before_writing(monitor):
     proc = monitor("add", "bad", "not-a-url", check=2)
     assert "key 'url'" in proc.stderr
     assert monitor.config.read_text() == before
-    monitor("add", "wemet", "https://example.org/privacy", "--select", "main article")
+    monitor("add", "wemet", "https://example.org/privacy", "--select", "main article", "--force")
     assert 'select = "main article"' in monitor.config.read_text()
     assert "wemet" in monitor("sites").stdout
 

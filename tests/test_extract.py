@@ -15,7 +15,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.errors import ExtractError
-from monitor.extract import check_selector, extract, normalize, sniff_type
+from monitor.extract import (
+    MAX_CHARS,
+    MAX_PDF_PAGES,
+    check_selector,
+    explain,
+    extract,
+    normalize,
+    sniff_type,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted(path for path in (ROOT / "tests/data/extract").iterdir() if path.is_dir())
@@ -271,3 +279,177 @@ def test_import_is_light() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, cwd=ROOT)
     assert result.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------ class names are words
+
+CHROME_NAMES = [  # (id or class, whether the element is chrome)
+    ("sticky-top", False), ("position-sticky stickyContent", False), ("cmp-text", False),
+    ("cmp-container", False), ("cookies", False), ("cookie-section", False),
+    ("consent-withdrawal", False), ("ot-sdk-cookie-policy", False),
+    ("CookieDeclaration", False), ("cmplz-document cmplz-cookie-policy", False),
+    ("social-sharing", False), ("newsletter-data", False), ("copyright", False),
+    ("cky-consent-container", True), ("onetrust-banner-sdk", True), ("qc-cmp2-container", True),
+    ("CybotCookiebotDialog", True), ("didomi-host", True), ("usercentrics-root", True),
+    ("cookie-banner", True), ("cookieBanner", True), ("gdpr-consent-popup", True),
+    ("sp_message_container_123", True), ("truste-consent-track", True),
+    ("BorlabsCookie", True), ("tarteaucitronRoot", True),
+]
+
+
+@pytest.mark.parametrize(("name", "chrome"), CHROME_NAMES, ids=[n for n, _ in CHROME_NAMES])
+def test_class_and_id_names_are_read_as_words(name: str, chrome: bool) -> None:
+    """`cky-` must not match `sticky-top`, nor `cmp` AEM's `cmp-text`; a section anchored
+    `#cookies` is the policy's, a `cookie-banner` is not."""
+    marker = "Marker sentence about retention of personal data for seven years."
+    policy = "<p>" + "We collect and process personal data to provide the service. " * 30 + "</p>"
+    for attribute in ("class", "id"):
+        page = (f"<html><body><div class='page'><h1>Privacy</h1>{policy}"
+                f"<div {attribute}='{name}'><p>{marker}</p></div></div></body></html>")
+        assert (marker in extract(page.encode(), "text/html")) is not chrome, attribute
+
+
+def test_a_state_of_the_page_is_no_name_of_an_element() -> None:
+    page = ("<html><body class='modal-open'><div class='wrapper has-cookie-banner "
+            "cookie-banner-visible'><h1>Privacy Policy</h1>"
+            + "<p>We keep personal data for two years after your last order.</p>" * 20
+            + "</div><div class='cookie-banner'><p>We use cookies.</p></div></body></html>")
+    text = extract(page.encode(), "text/html")
+    assert text.startswith("# Privacy Policy") and "We use cookies" not in text
+
+
+def test_explain_says_what_was_dropped_and_why() -> None:
+    page = (ROOT / "tests/data/extract/aem_components/input.html").read_bytes()
+    result = explain(page, "text/html")
+    assert result.text == extract(page, "text/html")
+    reasons = {d.element: d.reason for d in result.dropped}
+    assert reasons["div#onetrust-consent-sdk"] == "consent manager (onetrust)"
+    assert "page footer" in reasons.values() and "page header" in reasons.values()
+    assert all(d.words > 0 and d.text for d in result.dropped)
+
+
+def test_a_policy_inside_a_dialog_still_gives_its_text() -> None:
+    """No page holding a policy gives "no text": when the chrome rules would leave nothing,
+    they are not used."""
+    result = explain((ROOT / "tests/data/extract/consent_wrapper/input.html").read_bytes())
+    assert result.fallback and "Data Protection Officer" in result.text
+
+
+# ------------------------------------------------------------------ hostile pages are bounded
+
+PARAGRAPH = "<p>We collect personal data to provide the service and keep it two years.</p>"
+
+
+@pytest.mark.parametrize("tag", ["div", "span", "li", "section", "blockquote"])
+@pytest.mark.parametrize("depth", [500, 3000])
+def test_deep_nesting_gives_the_text(tag: str, depth: int) -> None:
+    page = f"<html><body>{f'<{tag}>{PARAGRAPH}' * depth}{f'</{tag}>' * depth}</body></html>"
+    text = extract(page.encode(), "text/html")
+    assert text.count("We collect personal data") == depth
+
+
+def test_deep_nesting_of_named_elements_gives_the_text() -> None:
+    for name in ("nav-wrap", "cookie-banner", "site-header", "plain"):
+        page = (f"<html><body>{f'<div class={name}>' * 5000}{PARAGRAPH * 20}"
+                f"{'</div>' * 5000}</body></html>")
+        assert extract(page.encode(), "text/html").count("We collect") == 20, name
+
+
+def amplified_pdf(repeats: int) -> bytes:
+    """A PDF of ~1 KB whose one page draws the same text form `repeats` times."""
+    import zlib
+
+    form = b"BT /F1 9 Tf 40 800 Td (" + b"We collect personal data. " * 8 + b") Tj ET"
+    content = zlib.compress(b"q /X0 Do Q\n" * repeats, 9)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources "
+        b"<< /Font << /F1 5 0 R >> /XObject << /X0 6 0 R >> >> >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(content) + content
+        + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /XObject /Subtype /Form /BBox [0 0 595 842] /Resources << /Font "
+        b"<< /F1 5 0 R >> >> /Length %d >>\nstream\n" % len(form) + form + b"\nendstream"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)
+
+
+def test_a_pdf_that_repeats_its_text_is_stopped() -> None:
+    """A ~1 KB file must not become megabytes of text (or minutes of pypdf)."""
+    assert extract(amplified_pdf(3)).count("We collect personal data.") == 24
+    body = amplified_pdf(1500)  # 300,000 characters from 1 KB
+    assert len(body) < 2000
+    with pytest.raises(ExtractError, match=r"PDF text too long at https://example.com/p.pdf: "
+                                           r"over [\d,]+ characters from a file of [\d,]+ bytes"):
+        extract(body, "application/pdf", url="https://example.com/p.pdf")
+    with pytest.raises(ExtractError, match=r"PDF page 1 is built of 1,100,000 bytes of drawing "
+                                           r"operators \(100,000 drawn forms or images\)"):
+        extract(amplified_pdf(100_000))
+
+
+def test_a_pdf_of_too_many_pages_is_refused() -> None:
+    from tests.conftest import make_pdf
+
+    book = make_pdf("\n".join(f"Chapter {n}" for n in range(MAX_PDF_PAGES + 1)), lines_a_page=1)
+    with pytest.raises(ExtractError, match=f"PDF too long: {MAX_PDF_PAGES + 1} pages"):
+        extract(book)
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "text/plain"])
+def test_a_huge_text_is_refused_with_a_way_out(content_type: str) -> None:
+    words = "personal data " * (MAX_CHARS // 14 + 10)
+    body = f"<p>{words}</p>" if content_type == "text/html" else words
+    with pytest.raises(ExtractError, match="text too long.*select"):
+        extract(body.encode(), content_type)
+
+
+def test_a_relative_time_is_written_as_its_date() -> None:
+    """"Updated 1 year ago" becomes "2 years ago" with no edit: the <time>'s date is kept."""
+    page = ('<main><h1>Privacy</h1><p>Updated <time datetime="2025-01-14T09:12:40Z">1 year '
+            'ago</time>. Published <time datetime="2024-05-01">1 May 2024</time>.</p></main>')
+    assert extract(page.encode(), "text/html") == (
+        "# Privacy\n\nUpdated 2025-01-14. Published 1 May 2024.")
+
+
+def test_an_open_dialog_is_chrome_unless_it_holds_the_policy() -> None:
+    policy = "<h1>Privacy Policy</h1>" + "<p>We keep your e-mail address two years.</p>" * 30
+    page = f"<body><main>{policy}</main><dialog open><p>We use cookies.</p></dialog></body>"
+    assert "cookies" not in extract(page.encode(), "text/html")
+    page = f"<body><dialog open>{policy}</dialog><dialog><p>Closed</p></dialog></body>"
+    text = extract(page.encode(), "text/html")
+    assert text.startswith("# Privacy Policy") and "Closed" not in text
+
+
+def test_the_title_and_the_text_after_the_main_block_are_kept() -> None:
+    """The document does not stop at the edges of <main>: a title in a banner before it, an
+    annex or a representative's address after it; a block of links ends it."""
+    body = "<p>We collect your name and e-mail address and keep them two years.</p>" * 10
+    page = (f"<body><div class=site><div class=hero><div class=container><h1>Privacy</h1></div>"
+            f"</div><main>{body}</main><div class=annex><p>EU representative: Rep Ltd, 4 Quay "
+            f"St, Dublin 2.</p></div><div class=links><a href=/t>Terms</a> <a href=/c>Cookies"
+            f"</a></div><p>Server time 12:00:01</p></div></body>")
+    text = extract(page.encode(), "text/html")
+    assert text.startswith("# Privacy\n\nWe collect")
+    assert text.endswith("two years.\n\nEU representative: Rep Ltd, 4 Quay St, Dublin 2.")
+
+
+def test_a_cookie_policy_in_a_consent_named_block_is_kept() -> None:
+    """A consent prompt has buttons or toggles; the cookie policy around which a site put
+    `<div id="cookie-consent">` has none, and holds most of the page: it is the document."""
+    intro = "<p>Welcome to Example Shop, garden tools, seeds and pots online since 2009.</p>"
+    policy = ('<div id="cookie-consent" class="cookie-consent-wrapper"><h1>Cookie Policy</h1>'
+              + "<p>We set cookies to keep you signed in and, with your consent, to count "
+                "visits.</p>" * 8 + "</div>")
+    prompt = ('<div class="cookie-consent-banner"><p>We use cookies.</p>'
+              '<label><input type="checkbox"> Analytics</label><button>Accept</button></div>')
+    text = extract(f"<body>{intro}{policy}{prompt}</body>".encode(), "text/html")
+    assert "# Cookie Policy" in text and text.count("We set cookies") == 8
+    assert "We use cookies" not in text and "Analytics" not in text
