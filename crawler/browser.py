@@ -8,9 +8,13 @@ handler. A render is bounded by the site's `timeout`; images, media and fonts ar
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import os
 import shutil
+import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.settings import BaseSettings
 
@@ -34,9 +38,46 @@ def chromium() -> str:
     return path
 
 
-def skipped(request: Any) -> bool:
-    """Requests a render does without: they cost time and never hold policy text."""
-    return request.resource_type in SKIPPED
+async def skipped(request: Any) -> bool:
+    """Requests a render does without: images, media and fonts (they cost time and never hold
+    policy text), and whatever the page asks of another host that resolves to an internal
+    address (a script fetching cloud metadata into the page, a navigation to an intranet
+    host), as AddressGuardMiddleware refuses a redirect there. Playwright shows no route the
+    hops of a redirect: a page the browser was redirected to is dropped afterwards, by the
+    address it was answered from (AddressGuardMiddleware.process_response)."""
+    return request.resource_type in SKIPPED or await into_internal(request)
+
+
+RESOLVED: dict[tuple[str, int], list[str]] = {}  # host and port -> addresses, for this crawl
+
+
+async def into_internal(request: Any) -> bool:
+    """Whether `request` goes to another host than the page's (the first navigation's own URL
+    before there is a page) that resolves to an internal address."""
+    from crawler.middlewares import internal, same_host
+
+    try:
+        page = request.frame.url
+    except Exception:  # a service worker's request has no frame
+        page = ""
+    parts = urlsplit(request.url)
+    origin = page if page.startswith(("http://", "https://")) else request.url
+    if parts.scheme not in ("http", "https") or same_host(origin, request.url):
+        return False
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if (host, port) not in RESOLVED:
+        try:
+            ipaddress.ip_address(host.split("%")[0])
+            RESOLVED[host, port] = [host]
+        except ValueError:
+            try:
+                found = await asyncio.get_running_loop().getaddrinfo(
+                    host, port, type=socket.SOCK_STREAM)
+            except OSError:
+                return True  # cannot tell where it goes: not sent
+            RESOLVED[host, port] = [str(info[4][0]) for info in found]
+    return any(internal(address) for address in RESOLVED[host, port])
 
 
 def enable(settings: BaseSettings) -> None:

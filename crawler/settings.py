@@ -40,7 +40,16 @@ COOKIES_ENABLED = False
 HTTPCACHE_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
-DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.ConditionalRequestMiddleware": 560}
+# Where a request may go: the address guard comes before everything else (no robots.txt
+# request either may reach a refused host), our robots.txt reading replaces Scrapy's (a
+# robots.txt that fails means "not now", RFC 9309), then conditional requests.
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.AddressGuardMiddleware": 40,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsMiddleware": 100,
+    "crawler.middlewares.ConditionalRequestMiddleware": 560,
+}
+MONITOR_ADDRESS_GUARD = True  # False: follow redirects into internal addresses (see README)
 ITEM_PIPELINES = {"crawler.pipelines.MonitorPipeline": 300}
 
 MONITOR_CONFIG = os.environ.get("MONITOR_CONFIG", "sites.toml")

@@ -24,7 +24,7 @@ def alerts(ctx: click.Context, as_json: bool, limit: int) -> None:
     """Recent alerts and their delivery state (pending, sending, sent, failed, skipped)."""
     if ctx.invoked_subcommand is not None:
         return
-    store = open_store(ctx)
+    store = open_store(ctx, readonly=True)
     rows = [{c: r[c] for c in COLUMNS} for r in store.outbox.recent(limit)]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -65,15 +65,28 @@ def test(ctx: click.Context, channel: str | None) -> None:
 def send(ctx: click.Context) -> None:
     """Deliver the pending alerts that are due now (crawls and the daemon do it too).
 
+    Alerts a crashed sender left half-sent are settled first: e-mail is sent again, anything
+    else is marked failed (it may have arrived, and is never posted twice), and said so.
+
     Exit status: 0 when nothing failed, 1 otherwise.
     """
-    from monitor.alerts import deliver_pending
+    from datetime import UTC, datetime
+
+    from monitor.alerts import deliver_pending, reclaim
 
     config = siteconfig.load(ctx.obj["config"])
-    results = deliver_pending(open_store(ctx), config)
-    if not results:
+    store = open_store(ctx)
+    given_up = reclaim(store, datetime.now(UTC))
+    if given_up:
+        click.secho(f"{given_up} alert(s) interrupted while sending marked failed: they may "
+                    "or may not have arrived, and are not sent twice (see `monitor alerts`)",
+                    fg="red", err=True)
+    results = deliver_pending(store, config)
+    if not results and not given_up:
         click.echo("nothing to send")
     report(results)
+    if given_up:
+        sys.exit(1)
 
 
 def report(results: list[Any]) -> None:

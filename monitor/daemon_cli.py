@@ -38,7 +38,7 @@ def run(ctx: click.Context, log_format: str, crawl_settings: tuple[str, ...]) ->
     for setting in crawl_settings:
         if "=" not in setting:
             raise click.BadParameter(f"{setting!r} is not NAME=VALUE", param_hint="--crawl-setting")
-    setup_logging(log_format)
+    setup_logging(log_format, ctx.obj["config"])
     Daemon(ctx.obj["config"], ctx.obj["db"], crawl_settings).run()
 
 
@@ -75,7 +75,7 @@ def site_states(config_path: Path, db: Path) -> list[dict[str, Any]]:
     if db.exists():
         from monitor.store import Store
 
-        store = Store(db, create=False)
+        store = Store(db, create=False, readonly=True)
         rows = {r["name"]: dict(r) for r in store.site_rows()}
         store.close()
     try:
@@ -147,7 +147,8 @@ class TextFormatter(logging.Formatter):
         parts = [logged_at(record), record.levelname, record.getMessage()]
         parts += [f"{k}={text_value(v)}" for k, v in fields.items() if v is not None]
         line = " ".join(parts)
-        return line + ("\n" + self.formatException(record.exc_info) if record.exc_info else "")
+        return line + ("\n" + exception_text(self, record) if record.exc_info
+                       or record.exc_text else "")
 
 
 class JsonFormatter(logging.Formatter):
@@ -156,9 +157,16 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         out = {"time": logged_at(record), "level": record.levelname, "event": record.getMessage(),
                "logger": record.name, **getattr(record, "fields", {})}
-        if record.exc_info:
-            out["exception"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:
+            out["exception"] = exception_text(self, record)
         return json.dumps(out, default=str)
+
+
+def exception_text(formatter: logging.Formatter, record: logging.LogRecord) -> str:
+    """The record's traceback: the text the secret filter left (redacted), else formatted."""
+    if record.exc_text:
+        return record.exc_text
+    return formatter.formatException(record.exc_info) if record.exc_info else ""
 
 
 def logged_at(record: logging.LogRecord) -> str:
@@ -170,9 +178,15 @@ def text_value(value: Any) -> str:
     return json.dumps(text) if not text or any(c in text for c in ' "=\n') else text
 
 
-def setup_logging(log_format: str) -> None:
+def setup_logging(log_format: str, config: Path | None = None) -> None:
+    """Log lines to stderr; with `config`, every secret it configures is taken out of each
+    line, the fields of an event and tracebacks included (see monitor.channels.SecretFilter)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    if config is not None:
+        from monitor.channels import hide_secrets_in_logs
+
+        handler.addFilter(hide_secrets_in_logs(config))  # also for `fields`, set after the record
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)

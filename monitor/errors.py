@@ -3,13 +3,19 @@
     MonitorError                 every error of ours: the CLI prints one line, exits non-zero
     ├── ConfigError              sites.toml is wrong: file, site and key named (exit 2)
     ├── ExtractError             no policy text in the bytes (empty, binary, select matched nothing)
-    ├── StoreError               the database is missing or from a newer Policy Monitor
-    └── AlertError               a channel refused a delivery: given up
-        └── TransientAlertError  the channel may take it later (SMTP down, 5xx, 429): retried
+    ├── StoreError               the database is missing, read-only for a writer, or from a
+    │                            newer Policy Monitor
+    └── AlertError               a channel refused a delivery, or its URL or address is
+        │                        malformed: given up
+        └── TransientAlertError  the channel may take it later (SMTP down, 5xx, 429, no
+                                 STARTTLS for a login): retried
 
 Fetch trouble is data, not an exception: the spider turns every error into a fetch whose
-outcome is `failed` (transient: DNS, refused, timeout, 429, 5xx; tried again next run) or
-`blocked` (robots.txt, other 4xx: needs a person), and one site's trouble never stops a crawl.
+outcome is `failed` (transient: DNS, refused, timeout, 429, 5xx, a robots.txt that cannot be
+read; tried again next run) or `blocked` (robots.txt, a redirect into an internal address,
+other 4xx: needs a person), and one site's trouble never stops a crawl. Inside the crawler, a
+request we will not send is refused with `crawler.middlewares.FetchRefused` (a Scrapy
+IgnoreRequest) that carries the reason and whether it is transient.
 """
 
 from __future__ import annotations

@@ -166,6 +166,8 @@ def moved_away(url: str, final_url: str | None) -> str | None:
     /privacy -> /, /en/, /home, /legal/ (from /legal/privacy) or /users/sign_in are not."""
     if not final_url or final_url == url:
         return None
+    if domain(url) != domain(final_url):
+        return f"redirected to another site: {final_url}"
     old = [p for p in urlsplit(url).path.split("/") if p]
     new = [p for p in urlsplit(final_url).path.split("/") if p]
     named = set(WORDS.findall(old[-1].lower())) if old else set()
@@ -178,6 +180,17 @@ def moved_away(url: str, final_url: str | None) -> str | None:
         if homeish or parent or login:
             return f"redirected away from the policy to {final_url}"
     return None
+
+
+def domain(url: str) -> str:
+    """The registrable part of a URL's host, roughly: its last two labels, three under a
+    two-letter country code with a short second level (example.co.uk); an IP address whole."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    if ":" in host or host.replace(".", "").isdigit():
+        return host
+    labels = host.split(".")
+    keep = 3 if len(labels) >= 3 and len(labels[-1]) == 2 and len(labels[-2]) <= 3 else 2
+    return ".".join(labels[-keep:])
 
 
 def extract_text(site: Site, fetched: Fetched) -> str:

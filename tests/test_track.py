@@ -31,6 +31,8 @@ def page(text: str, at: str = "2026-01-01T00:00:00.000Z", **kw) -> Fetched:
     ("https://x.org/legal/privacy", "https://x.org/legal/privacy-policy"),
     ("https://x.org/privacy", "https://x.org/auth/privacy"),
     ("https://x.org/privacy", "https://x.org/privacy/index.html"),
+    ("https://x.org/privacy", "https://www.x.org/privacy"),
+    ("https://policies.x.co.uk/privacy", "https://www.x.co.uk/legal/privacy"),
 ])
 def test_a_policy_that_moves_is_followed(url, final):
     assert moved_away(url, final) is None
@@ -46,6 +48,8 @@ def test_a_policy_that_moves_is_followed(url, final):
     ("https://x.org/privacy", "https://x.org/users/sign_in"),
     ("https://x.org/privacy", "https://x.org/session/new"),
     ("https://x.org/legal/privacy", "https://x.org/legal/"),
+    ("https://x.org/privacy", "https://other.example/privacy"),
+    ("https://x.co.uk/privacy", "https://y.co.uk/privacy"),
 ])
 def test_a_redirect_home_or_to_a_login_is_not_the_policy(url, final):
     assert moved_away(url, final)

@@ -11,6 +11,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from crawler.middlewares import FetchRefused
 from monitor import config as siteconfig
 from monitor.config import Site
 from monitor.errors import MonitorError
@@ -58,9 +59,15 @@ class PolicySpider(scrapy.Spider):
             spider.sites_to_crawl = config.select(spider.names)
         return spider
 
-    async def start(self) -> AsyncIterator[scrapy.Request]:
+    async def start(self) -> AsyncIterator[scrapy.Request | Fetched]:
         for site in self.sites_to_crawl or ():
-            yield self.request(site)
+            try:
+                request = self.request(site)
+            except Exception as e:  # one site's bad URL must not stop the sites after it
+                yield Fetched(site=site.name, url=site.url, at=now(),
+                              error=f"cannot request this URL: {type(e).__name__}: {e}")
+                continue
+            yield request
 
     def request(self, site: Site, part: int = 0, got: tuple = ()) -> scrapy.Request:
         """The request for `site`'s page number `part` (0: its `url`; then its `pages`, each
@@ -111,13 +118,22 @@ class PolicySpider(scrapy.Spider):
                        status=200, body=pack(got), content_type=COMBINED)
 
     def failed(self, failure: Failure) -> Fetched:
+        """A fetch that got no page: `blocked` when it needs a person (robots.txt, a refused
+        address), `failed` when the next run may do better (DNS, refused, timeout)."""
         request = failure.request  # type: ignore[attr-defined]
-        blocked = failure.check(IgnoreRequest) is not None
-        reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
-        if blocked:
-            reason = "forbidden by robots.txt" if "robots" in reason.lower() else reason
-        return Fetched(site=request.meta["site"], url=request.meta.get("site_url", request.url),
-                       at=request.meta.get("first_started", request.meta["started"]),
+        meta = request.meta
+        refused = failure.value if isinstance(failure.value, FetchRefused) else None
+        if refused is not None:
+            blocked, reason = not refused.transient, str(refused)
+        else:
+            blocked = failure.check(IgnoreRequest) is not None
+            reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+            if blocked and "robots" in reason.lower():
+                reason = "forbidden by robots.txt"
+        first = meta.get("redirect_urls", [request.url])[0]
+        return Fetched(site=meta["site"], url=meta.get("site_url", first),
+                       at=meta.get("first_started", meta["started"]),
+                       final_url=request.url if request.url != first else None,
                        error=reason, blocked=blocked)
 
 

@@ -13,14 +13,19 @@ takes them back out of any error text before it is stored or printed.
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from monitor.errors import AlertError, TransientAlertError
-from monitor.message import Message
+
+if TYPE_CHECKING:
+    from monitor.message import Message
 
 ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
@@ -80,13 +85,24 @@ def open_channel(name: str, alerts: Mapping[str, Any]) -> Channel:
     if name == "slack" and "slack" in alerts:
         from monitor.channels.slack import SlackChannel
 
-        return SlackChannel(expand(alerts["slack"]["webhook_url"]))
+        return SlackChannel(checked(expand(alerts["slack"]["webhook_url"]), ("http", "https")))
     for url in urls(alerts.get("apprise", {}).get("urls", [])):
         if apprise_channel(url) == name:
             from monitor.channels.apprise import AppriseChannel
 
-            return AppriseChannel(name, expand(url))
+            return AppriseChannel(name, checked(expand(url), None))
     raise AlertError(f"channel '{name}' is no longer configured")
+
+
+def checked(url: str, schemes: tuple[str, ...] | None) -> str:
+    """`url`, once expanded, when it is one; else refused for good (the configuration must
+    change: retrying for a day would not help). The message never repeats the URL."""
+    from monitor.config import url_problem
+
+    problem = url_problem(url, schemes)
+    if problem:
+        raise AlertError(problem)
+    return url
 
 
 def secrets(alerts: Mapping[str, Any]) -> list[str]:
@@ -124,3 +140,87 @@ def redact(text: str, hidden: Iterable[str]) -> str:
     for secret in hidden:
         text = text.replace(secret, "***")
     return USERINFO.sub("***@", text)
+
+
+# --- logs: no secret in any line, tracebacks included ---
+
+def config_secrets(config_path: str | Path) -> list[str]:
+    """The secrets of the `[alerts]` table of the site list at `config_path`, as written there
+    (read raw, unchecked: a broken file still has its secrets hidden), and their JSON-escaped
+    forms (a JSON log line escapes quotes and backslashes)."""
+    import tomllib
+
+    try:
+        raw = tomllib.loads(Path(config_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    alerts = raw.get("alerts")
+    found = secrets(alerts) if isinstance(alerts, dict) else []
+    escaped = {json.dumps(s)[1:-1] for s in found} | {json.dumps(s, ensure_ascii=False)[1:-1]
+                                                       for s in found}
+    return sorted(set(found) | escaped, key=len, reverse=True)
+
+
+class SecretFilter(logging.Filter):
+    """Takes every configured secret (SMTP password, webhook and Apprise URLs, the values of
+    their `${VAR}`s) out of a log record: its message and arguments, its traceback, and the
+    `fields` of a daemon event. The secrets are read from the site list when the first line is
+    logged, and again when the file changed (a SIGHUP reload)."""
+
+    def __init__(self, config_path: str | Path) -> None:
+        super().__init__()
+        self.config_path = Path(config_path)
+        self.seen: tuple[float, int] | None = None
+        self.hidden: list[str] = []
+
+    def secrets(self) -> list[str]:
+        try:
+            stat = self.config_path.stat()
+            version: tuple[float, int] | None = (stat.st_mtime, stat.st_size)
+        except OSError:
+            version = None
+        if version != self.seen:
+            self.seen, self.hidden = version, config_secrets(self.config_path)
+        return self.hidden
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            self.redact(record)
+        except Exception:  # a record that cannot be formatted: logging reports it, not us
+            pass
+        return True
+
+    def redact(self, record: logging.LogRecord) -> None:
+        hidden = self.secrets()
+        if record.args or hidden:
+            record.msg, record.args = redact(record.getMessage(), hidden), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text, record.exc_info = redact(record.exc_text, hidden), None
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, hidden)
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            record.fields = {k: redact(v, hidden) if isinstance(v, str) else v
+                             for k, v in fields.items()}
+
+
+def hide_secrets_in_logs(config_path: str | Path) -> SecretFilter:
+    """Redact every line logged from now on in this process, whichever handler prints it
+    (ours, Scrapy's root handler installed later, or logging's last resort): the filter runs
+    as each record is made. Installed by the CLI and the daemon."""
+    secret_filter = SecretFilter(config_path)
+    make = logging.getLogRecordFactory()
+    if getattr(make, "secret_filter", None) is not None:  # installed before: point it here
+        make.secret_filter = secret_filter  # type: ignore[attr-defined]
+        return secret_filter
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        factory.secret_filter.filter(record)  # type: ignore[attr-defined]
+        return record
+
+    factory.secret_filter = secret_filter  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+    return secret_filter

@@ -1,5 +1,6 @@
 """E-mail through SMTP: smtp:// upgrades with STARTTLS when the server offers it, smtps:// is
-TLS from the first byte; login when the URL has a user.
+TLS from the first byte; login when the URL has a user, and only over TLS: a password is never
+sent in clear text unless `allow_plaintext_login = true` says so.
 
 Each message carries a Message-ID derived from the alert's key, so should a crash between
 sending and recording make us send it again, mail clients show it once.
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from monitor.channels import expand, urls
+from monitor.config import address_problem, url_problem
 from monitor.errors import AlertError, TransientAlertError
 from monitor.message import Message
 
@@ -33,16 +35,27 @@ class EmailChannel:
     sender: str
     recipients: tuple[str, ...]
     name: str = "email"
+    allow_plaintext_login: bool = False  # log in without TLS (the password in clear text)
 
     @classmethod
     def from_settings(cls, table: dict[str, Any]) -> EmailChannel:
-        parts = urlsplit(expand(table["smtp_url"], escape=lambda v: quote(v, safe="")))
+        """The channel of an `[alerts.email]` table, its `${VAR}`s expanded now: a value that
+        is not a URL or an address then is refused for good (AlertError), never retried."""
+        url = expand(table["smtp_url"], escape=lambda v: quote(v, safe=""))
+        problem = url_problem(url, ("smtp", "smtps"))
+        if problem:  # the URL itself may hold the password: never repeat it
+            raise AlertError(f"smtp_url: {problem}")
+        addresses = [expand(table["from"]), *(expand(t) for t in urls(table["to"]))]
+        for address in addresses:
+            if address_problem(address):
+                raise AlertError(f"from/to: {address_problem(address)}")
+        parts = urlsplit(url)
         tls = parts.scheme == "smtps"
         return cls(host=parts.hostname or "localhost", port=parts.port or (465 if tls else 25),
                    tls=tls, user=unquote(parts.username) if parts.username else None,
                    password=unquote(parts.password) if parts.password else None,
-                   sender=expand(table["from"]),
-                   recipients=tuple(expand(t) for t in urls(table["to"])))
+                   sender=addresses[0], recipients=tuple(addresses[1:]),
+                   allow_plaintext_login=table.get("allow_plaintext_login", False))
 
     def send(self, message: Message) -> None:
         mail = self.compose(message)
@@ -70,6 +83,11 @@ class EmailChannel:
             if smtp.has_extn("starttls"):
                 smtp.starttls(context=context)
                 smtp.ehlo()
+            elif self.user and not self.allow_plaintext_login:
+                # transient: a network that strips STARTTLS may let it through later
+                raise TransientAlertError(
+                    f"SMTP {self.host}:{self.port} offers no STARTTLS: the password is not sent "
+                    "in clear text (use smtps://, or set allow_plaintext_login = true)")
         except BaseException:
             smtp.close()
             raise
