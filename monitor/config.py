@@ -345,7 +345,7 @@ def url_problem(url: str, schemes: tuple[str, ...] | None = ("http", "https")) -
     """What is wrong with `url` (scheme, host, port, white space), or None. `schemes`: those
     allowed (None: any, as Apprise URLs have)."""
     kind = "/".join(schemes) if schemes else "scheme://"
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+    if URL_BAD_CHARACTER.search(url):
         return f"not a valid {kind} URL: it holds a space or a control character"
     try:
         parts = urlsplit(url)
@@ -363,13 +363,18 @@ def url_problem(url: str, schemes: tuple[str, ...] | None = ("http", "https")) -
     return None if host_ok(parts.hostname) else f"not a {kind} URL: bad host name"
 
 
+URL_BAD_CHARACTER = re.compile(r"[\s\x00-\x1f\x7f]")
 HOST_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
+ASCII_HOST = re.compile(r"(?=.{1,253}\Z)(?:(?!-)[a-z0-9_-]{1,63}(?<!-)\.)*"
+                        r"(?!-)[a-z0-9_-]{1,63}(?<!-)\.?", re.I)
 
 
 def host_ok(host: str) -> bool:
     """An IP address or a DNS name (international names in their IDNA form)."""
     import ipaddress
 
+    if ASCII_HOST.fullmatch(host):  # the common case, at the cost of one regex
+        return True
     try:
         ipaddress.ip_address(host.split("%")[0])
         return True
