@@ -347,6 +347,10 @@ def url_problem(url: str, schemes: tuple[str, ...] | None = ("http", "https")) -
     kind = "/".join(schemes) if schemes else "scheme://"
     if URL_BAD_CHARACTER.search(url):
         return f"not a valid {kind} URL: it holds a space or a control character"
+    plain = PLAIN_URL.fullmatch(url)  # the common case, at the cost of one regex
+    if plain and (schemes is None or plain[1].lower() in schemes) and \
+            (plain[3] is None or 0 < int(plain[3]) < 65536) and ASCII_HOST.fullmatch(plain[2]):
+        return None
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -364,6 +368,7 @@ def url_problem(url: str, schemes: tuple[str, ...] | None = ("http", "https")) -
 
 
 URL_BAD_CHARACTER = re.compile(r"[\s\x00-\x1f\x7f]")
+PLAIN_URL = re.compile(r"(https?)://([A-Za-z0-9._-]+)(?::([0-9]{1,5}))?(?:[/?#].*)?", re.S)
 HOST_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
 ASCII_HOST = re.compile(r"(?=.{1,253}\Z)(?:(?!-)[a-z0-9_-]{1,63}(?<!-)\.)*"
                         r"(?!-)[a-z0-9_-]{1,63}(?<!-)\.?", re.I)
