@@ -68,8 +68,7 @@ def test_the_same_pair_gives_byte_identical_json_under_load_and_with_a_slow_cloc
     before, after = rewrite_pair(tmp_path)
     assert len(before.read_bytes()) > 250_000
     plain = compare_json(before, after)
-    again = compare_json(before, after)
-    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])]  # a busy core
     try:
         loaded = compare_json(before, after)
     finally:
@@ -80,7 +79,8 @@ def test_the_same_pair_gives_byte_identical_json_under_load_and_with_a_slow_cloc
     (tmp_path / "slow" / "sitecustomize.py").write_text(SLOW_CLOCK)
     slow = compare_json(before, after, {"PYTHONPATH": f"{tmp_path / 'slow'}:{ROOT}"})
     assert '"major": true' in plain and '"incomplete": false' in plain
-    assert plain == again == loaded == slow
+    assert '"statements_not_examined"' in plain  # the work bound was reached, not the clock
+    assert plain == loaded == slow
 
 
 def test_a_result_the_watchdog_cuts_says_so_and_is_stored_and_shown(store, monkeypatch,
