@@ -208,3 +208,13 @@ def test_compare_takes_a_sites_selectors(tmp_path):
         hidden = subprocess.run([*cmd, *rules], capture_output=True, text=True, timeout=60,
                                 cwd=tmp_path)
         assert hidden.returncode == 0 and '"major": false' in hidden.stdout, rules
+
+
+def test_auto_hands_english_to_the_rules_and_other_languages_to_the_learned_backend():
+    cases = Path(__file__).parent / "data" / "learned"
+    for case, backend in (("en_sharing_added", "rules"), ("fr_retention", "learned"),
+                          ("de_retention", "learned")):
+        before, after = ((cases / case / f).read_text() for f in ("before.md", "after.md"))
+        result = classify(before, after, backend="auto")
+        assert result.classifier == backend, case
+        assert result.major and "retention" in result.categories or case.startswith("en")

@@ -27,8 +27,10 @@ log = logging.getLogger(__name__)
 BACKENDS = {
     "rules": "monitor.classify.rules:RulesClassifier",
     "anyword": "monitor.classify.anyword:AnyWordClassifier",
+    "learned": "monitor.classify.learned:LearnedClassifier",
+    "auto": "monitor.classify.auto:AutoClassifier",
 }
-DEFAULT = "rules"
+DEFAULT = "auto"  # rules for English, learned for other languages (see monitor.classify.auto)
 
 
 @runtime_checkable
@@ -91,6 +93,10 @@ def classify_safely(before: str, after: str, backend: str | None = None) -> Clas
 
 
 def stamp(result: Classification, judge: Classifier) -> Classification:
+    """The verdict with who gave it (a backend that hands pairs on, as `auto` does, stamps the
+    one that judged)."""
     from dataclasses import replace
 
+    if result.classifier:
+        return result
     return replace(result, classifier=judge.name, classifier_version=judge.version)
