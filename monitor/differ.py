@@ -6,9 +6,9 @@ frequent on both sides) are taken out, so reordered sections and paragraphs neve
 Inside a hunk, words are diffed with diff-match-patch in its line mode, one token a "line", so
 the cost grows with the number of tokens, never with characters squared.  Work is bounded by
 work, never by the clock (dmp's `Diff_Timeout` is never reached, so the same pair always
-gives the same diff): when the edits between two sequences may exceed _MAX_EDITS (the count of tokens not kept
-in order is an upper bound of them), the diff is coarse: common head and tail, the rest removed
-and added.  Before the statement diff, the statements kept in the same order on
+gives the same diff): when the edits between two sequences may exceed _MAX_EDITS (the count
+of tokens not kept in order is an upper bound of them), the diff is coarse: common head and
+tail, the rest removed and added.  Before the statement diff, the statements kept in the same order on
 both sides are counted (occurrences matched in turn, longest increasing run, O(n log n)): when
 thousands of statements are out of place (a text reordered or replaced), the diff would only
 run too long, so it is skipped and the changed statements form one hunk
