@@ -9,8 +9,8 @@ work, never by the clock (dmp's `Diff_Timeout` is never reached, so the same pai
 gives the same diff): when the edits between two sequences may exceed _MAX_EDITS (the count
 of tokens not kept in order is an upper bound of them), the diff is coarse: common head and
 tail, the rest removed and added.  Before the statement diff, the statements kept in the same
-order on both sides are counted (occurrences matched in turn, longest increasing run, O(n log n)): when
-thousands of statements are out of place (a text reordered or replaced), the diff would only
+order on both sides are counted (occurrences matched in turn, longest increasing run,
+O(n log n)): when thousands of statements are out of place (a text reordered or replaced), the diff would only
 run too long, so it is skipped and the changed statements form one hunk
 (`Alignment.kept`; `Alignment.replaced` when under a quarter of the text stayed in place).
 `pair_statements` pairs the removed and added statements of a hunk by similarity (rapidfuzz);
