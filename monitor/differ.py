@@ -1,17 +1,17 @@
 """Diff two policy versions: statement alignment, word-level diff and its rendering.
 
-Statements (see `monitor.sections`) are compared by their normalised keys.  A sequence diff over
+Statements (see `monitor.sections`) are compared by their normalised keys. A sequence diff over
 statement keys finds the changed places (hunks); statements that only moved (their key is as
-frequent on both sides) are taken out, so reordered sections and paragraphs never count as change.
-Inside a hunk, words are diffed with diff-match-patch in its line mode, one token a "line", so
-the cost grows with the number of tokens, never with characters squared.  Work is bounded by
-work, never by the clock (dmp's `Diff_Timeout` is never reached, so the same pair always
-gives the same diff): when the edits between two sequences may exceed _MAX_EDITS (the count
-of tokens not kept in order is an upper bound of them), the diff is coarse: common head and
-tail, the rest removed and added.  Before the statement diff, the statements kept in the same
-order on both sides are counted (occurrences matched in turn, longest increasing run,
-O(n log n)): when thousands of statements are out of place (a text reordered or replaced), the diff would only
-run too long, so it is skipped and the changed statements form one hunk
+frequent on both sides) are taken out, so reordered sections and paragraphs never count as
+change. Inside a hunk, words are diffed with diff-match-patch in its line mode, one token a
+"line", so the cost grows with the number of tokens, never with characters squared. Work is
+bounded by work, never by the clock (dmp's `Diff_Timeout` is never reached, so the same pair
+always gives the same diff): when the edits between two sequences may exceed _MAX_EDITS (the
+count of tokens not kept in order is an upper bound of them), the diff is coarse: common head
+and tail, the rest removed and added. Before the statement diff, the statements kept in the same
+order on both sides are counted (occurrences matched in turn, longest increasing run, O(n log
+n)): when thousands of statements are out of place (a text reordered or replaced), the diff
+would only run too long, so it is skipped and the changed statements form one hunk
 (`Alignment.kept`; `Alignment.replaced` when under a quarter of the text stayed in place).
 `pair_statements` pairs the removed and added statements of a hunk by similarity (rapidfuzz);
 `word_changes` and `typo_only` tell what changed inside a pair.
