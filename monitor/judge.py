@@ -55,7 +55,7 @@ from monitor import entities, evidence, signals, topics
 from monitor.differ import Hunk, pair_statements, typo_only, word_changes
 from monitor.lexicon import KEY, LEXICON, Term
 from monitor.records import Finding
-from monitor.sections import Unit, words
+from monitor.sections import Unit, section_of, words
 
 _QUOTE_MAX = 360
 # Work bounds, counted in statements judged (never in seconds, so the verdict is the same on
@@ -247,7 +247,7 @@ class Judge:
             return
         qb, qa = _quotes(b.text, a.text)
         for cat in cats:
-            self.findings.append(Finding(cat, "changed", qb, qa, a.section or b.section))
+            self.findings.append(Finding(cat, "changed", qb, qa, section_of(a) or section_of(b)))
 
     # -- a statement added or removed -----------------------------------------------------------
     def _whole(self, u: Unit, kind: str) -> None:
@@ -289,7 +289,7 @@ class Judge:
         quote = _clip(u.text, 0)
         for cat in cats:
             before, after = (quote, "") if kind == "removed" else ("", quote)
-            self.findings.append(Finding(cat, kind, before, after, u.section))
+            self.findings.append(Finding(cat, kind, before, after, section_of(u)))
 
     def _intro(self, u: Unit) -> bool:
         return (

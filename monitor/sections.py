@@ -396,3 +396,27 @@ def _wrap_width(lines: list[str]) -> int:
     if not lengths:
         return 80
     return max(40, lengths[int(len(lengths) * 0.9)])
+
+
+def real_heading(h: str) -> bool:
+    """A heading that names a section, not an address line, a phone number or a table cell."""
+    from monitor import entities
+
+    if not h or not re.search(r"[^\W\d_]{3}", h):
+        return False
+    e = entities.extract(h)
+    if e["address"] or e["phone"] or e["email"]:
+        return False
+    org = max((len(o) for o in e["org"]), default=0)
+    if org >= 0.6 * len(" ".join(words(h))):
+        return False  # a company's name on its own line, above its address
+    digits = sum(ch.isdigit() for ch in h)
+    return digits <= 4 or digits < len(h) / 5
+
+
+def section_of(u: Unit) -> str:
+    """The nearest real heading above a statement ('' if none)."""
+    for h in (u.section, *u.outer):
+        if real_heading(h):
+            return h
+    return ""

@@ -125,3 +125,15 @@ def test_replaced_text_is_major_and_says_so():
     assert c.major and c.findings[0].kind == "replaced" and c.findings[0].category == ""
     assert c.categories  # concrete evidence from the statements still names categories
     assert "text - replaced" in format_report(c)
+
+
+def test_a_finding_names_its_section_by_a_heading_never_by_an_address_line():
+    base = ("# Privacy Policy\n\nWe process your personal data as described below.\n\n"
+            "## Contact us\n\nYou can write to our data protection officer.\n\n"
+            "### Example Ltd\n\n### 1 High Street, Wilmslow, Cheshire SK9 5AF\n\n"
+            "Email: {}\n")
+    for backend in ("rules", "learned"):
+        c = classify(base.format("dpo@example.co.uk"), base.format("privacy@example.co.uk"),
+                     backend=backend)
+        assert c.major and "contact" in c.categories, backend
+        assert {f.section for f in c.findings} == {"Contact us"}, (backend, c.findings)

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING
 from monitor import entities
 from monitor.classify.learned_lang import Language, detect
 from monitor.records import CATEGORIES, Classification, Finding
-from monitor.sections import Unit, words
+from monitor.sections import Unit, real_heading, section_of, words
 
 if TYPE_CHECKING:
     from monitor.differ import Alignment
@@ -631,34 +631,12 @@ def _statement_text(it: Item) -> str:
 
 def _heading_cats(u: Unit, lang: Language) -> tuple[str, ...]:
     for h in (u.section, *u.outer):
-        if not _real_heading(h):
+        if not real_heading(h):
             continue
         found = lang.heading_categories(h)
         if found is not None:
             return found
     return ()
-
-
-def _real_heading(h: str) -> bool:
-    """A heading that names a section, not an address line, a phone number or a table cell."""
-    if not h or not re.search(r"[^\W\d_]{3}", h):
-        return False
-    e = entities.extract(h)
-    if e["address"] or e["phone"] or e["email"]:
-        return False
-    org = max((len(o) for o in e["org"]), default=0)
-    if org >= 0.6 * len(" ".join(words(h))):
-        return False  # a company's name on its own line, above its address
-    digits = sum(ch.isdigit() for ch in h)
-    return digits <= 4 or digits < len(h) / 5
-
-
-def section_of(u: Unit) -> str:
-    """The nearest real heading above a statement ('' if none)."""
-    for h in (u.section, *u.outer):
-        if _real_heading(h):
-            return h
-    return ""
 
 
 def _finding(it: Item, category: str) -> Finding:
