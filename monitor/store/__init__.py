@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -116,10 +117,7 @@ class Store:
                                      "permissions of the file and its folder)")
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-                self.conn.execute("pragma journal_mode = wal")
-                self.conn.execute("pragma synchronous = normal")
-                self.conn.execute("pragma foreign_keys = on")
-                migrate(self.conn)
+                self._prepare()
             self.conn.row_factory = sqlite3.Row
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path}: {e}") from None
@@ -133,6 +131,23 @@ class Store:
 
         self.browse = Browse(self)
         self.schedule = ScheduleState(self)
+
+    def _prepare(self, tries: int = 40) -> None:
+        """WAL, then the migrations. A database that another process is creating or switching
+        to WAL at this instant answers "database is locked" at once (SQLite's busy handler does
+        not cover a journal-mode change): wait a moment and try again, a bounded number of
+        times."""
+        for attempt in range(tries):
+            try:
+                self.conn.execute("pragma journal_mode = wal")
+                self.conn.execute("pragma synchronous = normal")
+                self.conn.execute("pragma foreign_keys = on")
+                migrate(self.conn)
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or attempt == tries - 1:
+                    raise
+                time.sleep(0.025 * (attempt + 1))
 
     def close(self) -> None:
         self.conn.close()
