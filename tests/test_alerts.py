@@ -3,10 +3,7 @@ a real SQLite store fed by `track`, and the real `monitor` command."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
-import socket
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -24,7 +21,7 @@ from monitor.errors import ConfigError
 from monitor.loopback import Page, bundled_policy, chrome, policy_html
 from monitor.store import Store
 from monitor.track import Fetched, track
-from tests.receivers import Receiver
+from tests.receivers import Inbox, Receiver, free_port
 
 pytestmark = [pytest.mark.timeout(60),
               pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")]
@@ -41,28 +38,6 @@ def edited(sentence: str) -> str:
     lines = WEMET.splitlines()
     at = next(i for i, line in enumerate(lines) if "share" in line.lower())
     return "\n".join([*lines[:at + 1], sentence, *lines[at + 1:]]) + "\n"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-# --- receivers ---
-
-class Inbox:
-    """An aiosmtpd handler keeping every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-        self.envelopes: list[tuple[str, list[str]]] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
-        self.messages.append(email.message_from_bytes(envelope.content,
-                                                      policy=email.policy.default))
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        return "250 OK"
 
 
 class SMTP:

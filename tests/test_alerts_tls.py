@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tests.test_alerts import Inbox, free_port
+from tests.receivers import Inbox, free_port
 
 pytestmark = [pytest.mark.timeout(60),
               pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")]

@@ -355,6 +355,26 @@ def test_a_first_run_creates_the_database_folder(server, monitor, daemons):
     assert "Traceback" not in daemons.log.read_text()
 
 
+class Clock:
+    """The daemon's injected clock: time moves when the test says so."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def dispatch_at(self, daemon: Daemon, db: Path, moment: datetime,
+                    names: tuple[str, ...]) -> list[str]:
+        """Set the time, let the daemon dispatch, wait for its crawls: the sites fetched."""
+        self.now = moment
+        before = {n: len(fetches(db, n)) for n in names}
+        daemon.dispatch()
+        for thread in daemon.crawls:
+            thread.join(timeout=60)
+        return sorted(n for n in names if len(fetches(db, n)) > before[n])
+
+
 def test_the_daemon_runs_sites_by_its_clock_so_a_day_passes_without_waiting(server, tmp_path):
     """The daemon reads the time from its injected clock: its dispatch decisions (which site is
     due, when it runs next) are tested at any hour without waiting for it; the crawls are real."""
@@ -364,19 +384,14 @@ def test_the_daemon_runs_sites_by_its_clock_so_a_day_passes_without_waiting(serv
     write_sites(config, [("hourly", f"{server.url}/h", "every 1h"),
                          ("daily", f"{server.url}/d", "daily")],
                 daemon="[daemon]\nmax_crawls = 1\n")
-    now = [datetime(2026, 3, 1, 12, 0, tzinfo=UTC)]
-    daemon = Daemon(config, db, crawl_settings=tuple(CRAWL[1::2]), clock=lambda: now[0])
+    clock = Clock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    daemon = Daemon(config, db, crawl_settings=tuple(CRAWL[1::2]), clock=clock)
     daemon.watch(daemon.config)
 
     def dispatch_at(moment: datetime) -> list[str]:
-        now[0] = moment
-        before = {n: len(fetches(db, n)) for n in ("hourly", "daily")}
-        daemon.dispatch()
-        for thread in daemon.crawls:
-            thread.join(timeout=60)
-        return sorted(n for n in before if len(fetches(db, n)) > before[n])
+        return clock.dispatch_at(daemon, db, moment, ("hourly", "daily"))
 
-    start = now[0]
+    start = clock.now
     assert dispatch_at(start) == []  # the first look comes after a short jitter
     assert dispatch_at(start + timedelta(minutes=5)) == ["daily", "hourly"]
     assert dispatch_at(start + timedelta(minutes=30)) == []
@@ -392,20 +407,15 @@ def test_a_site_removed_by_a_reload_is_no_longer_crawled(server, tmp_path):
     config, db = tmp_path / "sites.toml", tmp_path / "monitor.db"
     both = [("alpha", f"{server.url}/a", "every 1h"), ("fast", f"{server.url}/b", "every 1h")]
     write_sites(config, both, daemon="[daemon]\nmax_crawls = 1\n")
-    now = [datetime(2026, 3, 1, 12, 0, tzinfo=UTC)]
-    daemon = Daemon(config, db, crawl_settings=tuple(CRAWL[1::2]), clock=lambda: now[0])
+    clock = Clock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    daemon = Daemon(config, db, crawl_settings=tuple(CRAWL[1::2]), clock=clock)
     daemon.watch(daemon.config)
 
     def crawled_at(moment: datetime) -> list[str]:
-        now[0] = moment
-        before = {n: len(fetches(db, n)) for n in ("alpha", "fast")}
-        daemon.dispatch()
-        for thread in daemon.crawls:
-            thread.join(timeout=60)
-        return sorted(n for n in before if len(fetches(db, n)) > before[n])
+        return clock.dispatch_at(daemon, db, moment, ("alpha", "fast"))
 
-    assert crawled_at(now[0] + timedelta(minutes=5)) == ["alpha", "fast"]
+    assert crawled_at(clock.now + timedelta(minutes=5)) == ["alpha", "fast"]
     write_sites(config, both[1:], daemon="[daemon]\nmax_crawls = 1\n")
     daemon.reload()
     assert sorted(daemon.due) == ["fast"]
-    assert crawled_at(now[0] + timedelta(hours=2)) == ["fast"]
+    assert crawled_at(clock.now + timedelta(hours=2)) == ["fast"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,30 +28,13 @@ from monitor.errors import ConfigError
 from monitor.loopback import bundled_policy, cached_policy_html, chrome
 from monitor.store import Store
 from monitor.track import Fetched, track
-from tests.receivers import Receiver
+from tests.receivers import Inbox, Receiver, free_port
 
 pytestmark = [pytest.mark.timeout(90),
               pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")]
 
 POLICY = chrome(cached_policy_html(bundled_policy("wemet"))).encode()
 HTML = {"Content-Type": "text/html; charset=utf-8"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    """An aiosmtpd handler keeping every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's)
-        self.messages.append(envelope.content)
-        return "250 OK"
 
 
 # --- a server that answers what its routes say and logs every request ---
