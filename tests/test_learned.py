@@ -176,3 +176,19 @@ def test_corpus_slice_is_quiet_when_rewrapped_and_dated() -> None:
         got = classify("Last updated: May 1, 2023\n\n" + text,
                        "Last updated: June 2, 2024\n\n" + wrapped, "learned")
         assert not got.major, got.findings[:3]
+
+
+def test_an_edit_after_hundreds_of_typo_fixes_is_still_found():
+    """The work bound never hides a major change: when the first statements show nothing, the
+    rest is read too."""
+    from monitor.classify import classify as run
+
+    lines = [f"Nous utilisons vos donnees pour le service numero {i} de la plateforme."
+             for i in range(450)]
+    before = "# Politique de confidentialité\n\n" + "\n\n".join(lines) + \
+        "\n\n## Partage\n\nNous ne partageons pas vos données personnelles avec des tiers.\n"
+    fixed = [line.replace("donnees", "données") for line in lines]
+    after = "# Politique de confidentialité\n\n" + "\n\n".join(fixed) + \
+        "\n\n## Partage\n\nNous vendons vos données personnelles à des courtiers en données.\n"
+    result = run(before, after, backend="learned")
+    assert result.major

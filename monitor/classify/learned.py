@@ -38,7 +38,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,7 +53,8 @@ if TYPE_CHECKING:
 
 RIGHTS_CHANNEL = 0.5  # rights score that makes a changed contact channel a rights change too
 TYPICAL_RARITY = 4.0  # the rarity of a typical content word ('advertising' 3.7, 'brokers' 8.4)
-MAX_ITEMS = 400  # statements judged per comparison (pairs count once)
+MAX_ITEMS = 400  # statements judged per comparison (pairs count once)...
+MAX_ITEMS_ALL = 6000  # ...and when those found nothing major, at most this many
 DECISION_PATH = Path(__file__).resolve().parent.parent / "data" / "model" / "decision.json"
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _TERMINAL = re.compile(r"[.!?:;。]\W*$")
@@ -125,9 +126,23 @@ class LearnedClassifier:
 
 
 def classify(before: str, after: str, params: dict[str, float] | None = None) -> Classification:
-    """The verdict on `before` -> `after` (normalised Markdown or plain text)."""
+    """The verdict on `before` -> `after` (normalised Markdown or plain text).
 
-    return judge(prepare(before, after), params)
+    The first MAX_ITEMS statements decide when they find something major; when they find
+    nothing and more are left, the rest is read too (up to MAX_ITEMS_ALL): a missed edit is
+    the worst outcome. A change with statements still unread after that is major, unclassified,
+    so that a person looks."""
+    prep = prepare(before, after)
+    result = judge(prep, params)
+    if result.major or not prep.skipped:
+        return result
+    prep = prepare(before, after, MAX_ITEMS_ALL)
+    result = judge(prep, params)
+    if result.major or not prep.skipped:
+        return result
+    return replace(result, major=True, ignored=(
+        f"{prep.skipped} changed statements left unread: major, so that a person looks",
+        *result.ignored))
 
 
 @dataclass
@@ -140,12 +155,12 @@ class Prepared:
     skipped: int
 
 
-def prepare(before: str, after: str) -> Prepared:
+def prepare(before: str, after: str, limit: int = 0) -> Prepared:
     from monitor.differ import align
 
     lang = detect(after[:5000] + " " + before[:5000])
     al = align(before, after)
-    items, skipped = _items(al, lang)
+    items, skipped = _items(al, lang, limit or MAX_ITEMS)
     if items and _only_dates_differ(al, lang):
         for it in items:
             it.why = "the same words, or only dates changed, in the whole text"
@@ -226,7 +241,7 @@ def judge(prep: Prepared, params: dict[str, float] | None = None) -> Classificat
 # --- items: what changed, statement by statement --------------------------------------------
 
 
-def _items(al: Alignment, lang: Language) -> tuple[list[Item], int]:
+def _items(al: Alignment, lang: Language, limit: int) -> tuple[list[Item], int]:
     from monitor.differ import pair_statements, typo_only, word_changes
 
     count_b = Counter(w for u in al.before for w in u.key.split())
@@ -234,7 +249,7 @@ def _items(al: Alignment, lang: Language) -> tuple[list[Item], int]:
     gained = count_a - count_b  # words the document gained or lost as a whole
     lost = count_b - count_a
     items: list[Item] = []
-    budget = MAX_ITEMS
+    budget = limit
     skipped = 0
     for h in al.hunks:
         removed = [u for u in h.removed if not u.heading]
