@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from monitor import config as siteconfig
-from monitor.errors import MonitorError
+from monitor.errors import ConfigError, MonitorError
 
 
 @click.command("import-ota")
@@ -33,7 +33,13 @@ def import_ota(ctx: click.Context, path: Path, types: tuple[str, ...], all_types
     wanted = None if all_types else (types or DEFAULT_TYPES)
     blocks, skipped = [], 0
     for file in declarations(path):
-        for doc in read(file, wanted):
+        try:
+            docs = read(file, wanted)
+        except ConfigError as e:  # one unreadable declaration never stops the others
+            click.echo(f"skipped {file}: {e}", err=True)
+            skipped += 1
+            continue
+        for doc in docs:
             label = f"{doc.service} / {doc.document}"
             for note in doc.notes:
                 click.echo(f"  note: {label}: {note}", err=True)
@@ -45,11 +51,18 @@ def import_ota(ctx: click.Context, path: Path, types: tuple[str, ...], all_types
                 click.echo(f"skipped {label}: a site named {doc.site.name} exists", err=True)
                 skipped += 1
                 continue
-            known.add(doc.site.name)
             s = doc.site
-            blocks.append(siteconfig.site_block(
+            block = siteconfig.site_block(
                 s.name, s.url, s.select, s.remove, select_ranges=s.select_ranges,
-                remove_ranges=s.remove_ranges, pages=s.pages, render=s.render))
+                remove_ranges=s.remove_ranges, pages=s.pages, render=s.render)
+            try:  # each site checked on its own: one bad declaration never stops the others
+                siteconfig.parse(tomllib.loads(block), config_path)
+            except (ConfigError, tomllib.TOMLDecodeError) as e:
+                click.echo(f"skipped {label}: {e}", err=True)
+                skipped += 1
+                continue
+            known.add(s.name)
+            blocks.append(block)
             click.echo(f"{'would import' if dry_run else 'imported'} {s.name}: {s.url}"
                        + (f" (+{len(s.pages)} pages)" if s.pages else "")
                        + (" [browser]" if s.render == "browser" else ""))

@@ -92,3 +92,20 @@ def test_bad_ranges_are_refused_at_load(monitor):
                               + 'select = [{ start_before = "#a" }]\n')
     bad = monitor("sites", check=2)
     assert "key 'select'" in bad.stderr and "end_before/end_after" in bad.stderr
+
+
+def test_one_bad_declaration_never_stops_the_others(monitor, tmp_path):
+    folder = tmp_path / "declarations"
+    folder.mkdir()
+    (folder / "Good.json").write_text(json.dumps({"name": "Good", "documents": {
+        "Privacy Policy": {"fetch": "https://good.example/privacy", "select": "main"}}}))
+    (folder / "Half range.json").write_text(json.dumps({"name": "Half range", "documents": {
+        "Privacy Policy": {"fetch": "https://half.example/privacy",
+                           "select": [{"startBefore": "#a"}]}}}))
+    (folder / "Broken.json").write_text("{ not json")
+    monitor.sites()
+    out = monitor("import-ota", str(folder))
+    assert "imported good-privacy-policy" in out.stdout
+    assert "1 sites imported, 2 skipped" in out.stdout
+    assert "half-range-privacy-policy" in out.stderr and "Broken.json" in out.stderr
+    assert monitor.config.read_text().count("[[sites]]") == 1
