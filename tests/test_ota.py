@@ -109,3 +109,15 @@ def test_one_bad_declaration_never_stops_the_others(monitor, tmp_path):
     assert "1 sites imported, 2 skipped" in out.stdout
     assert "half-range-privacy-policy" in out.stderr and "Broken.json" in out.stderr
     assert monitor.config.read_text().count("[[sites]]") == 1
+
+
+def test_an_annex_redirected_to_a_login_page_is_suspect_not_part_of_the_policy(server, monitor):
+    server.site["/p"] = Page(text=WEMET)
+    server.site["/p/annex"] = Page(redirect="/users/sign_in")
+    server.site["/users/sign_in"] = Page(text=BELIEVE)  # a long page, but not the annex
+    monitor.sites(("combined", f"{server.url}/p"))
+    monitor.config.write_text(monitor.config.read_text()
+                              + f'\n[[sites.pages]]\nurl = "{server.url}/p/annex"\n')
+    out = monitor.crawl(check=3)
+    assert "redirected away from the policy" in out.stdout + out.stderr
+    assert monitor.history("combined") == []

@@ -17,7 +17,7 @@ from monitor.config import Site
 from monitor.errors import MonitorError
 from monitor.records import Fetched
 from monitor.store import now
-from monitor.track import fingerprint
+from monitor.track import fingerprint, moved_away
 
 # Every status we want to see ourselves; 3xx stay with RedirectMiddleware.
 SEEN_STATUSES = [304, *range(400, 600)]
@@ -110,6 +110,12 @@ class PolicySpider(scrapy.Spider):
         got = (*meta["got"], (response.url, header(response.headers, b"Content-Type"),
                               response.body))
         first_started = meta.get("first_started", meta["started"])
+        asked = site.url if len(got) == 1 else site.pages[len(got) - 2].url
+        if moved_away(asked, response.url):  # this page was redirected home or to a login:
+            return Fetched(  # `track` records the site's fetch as suspect, with the reason
+                site=site.name, url=asked, at=first_started, final_url=response.url,
+                status=response.status, body=response.body,
+                content_type=header(response.headers, b"Content-Type"))
         if len(got) <= len(site.pages):
             request = self.request(site, len(got), got)
             request.meta["first_started"] = first_started
