@@ -54,7 +54,7 @@ RESOLVED: dict[tuple[str, int], list[str]] = {}  # host and port -> addresses, f
 async def into_internal(request: Any) -> bool:
     """Whether `request` goes to another host than the page's (the first navigation's own URL
     before there is a page) that resolves to an internal address."""
-    from crawler.middlewares import internal, same_host
+    from monitor.addresses import internal, same_host
 
     try:
         page = request.frame.url

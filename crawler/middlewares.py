@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import socket
 from typing import Any
-from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
@@ -31,6 +29,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 
+from monitor.addresses import internal, resolve, same_host
 from monitor.store import Store, now
 
 log = logging.getLogger(__name__)
@@ -45,47 +44,7 @@ class FetchRefused(IgnoreRequest):
         self.transient = transient
 
 
-# --- internal addresses (SSRF) ---
-
-NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-def internal(address: str) -> str | None:
-    """What kind of internal address `address` is ('loopback', 'private', 'link-local', ...),
-    or None for a public one. IPv6 forms that carry an IPv4 address are judged by it."""
-    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(
-        address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address):
-        inner = ip.ipv4_mapped or ip.sixtofour or (ip.teredo or (None, None))[1]
-        if inner is None and ip in NAT64:
-            inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if inner is not None:  # it reaches that IPv4 address: judged by it
-            return internal(str(inner))
-    for label, flag in (("loopback", ip.is_loopback), ("link-local", ip.is_link_local),
-                        ("multicast", ip.is_multicast), ("unspecified", ip.is_unspecified),
-                        ("reserved", ip.is_reserved), ("private", ip.is_private)):
-        if flag:
-            return label
-    return None if ip.is_global else "non-public"
-
-
-def same_host(first: str, url: str) -> bool:
-    """Whether `url` is at the host of `first` (the URL the chain of redirects started from):
-    the same name and port; http -> https on the default ports counts as the same host."""
-    a, b = urlsplit(first), urlsplit(url)
-    if (a.hostname or "").lower() != (b.hostname or "").lower():
-        return False
-    try:
-        return a.port == b.port or (a.port in (None, 80, 443) and b.port in (None, 80, 443))
-    except ValueError:
-        return False
-
-
-def resolve(host: str, port: int) -> list[str]:
-    """Every address `host` resolves to, IPv4 and IPv6 (blocking: run in a thread)."""
-    return sorted({str(info[4][0]) for info in socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM)})
-
+# --- internal addresses (SSRF): what is internal is told by monitor.addresses ---
 
 class AddressGuardMiddleware:
     """A fetch may reach a loopback, private, link-local, multicast or reserved address only at

@@ -6,15 +6,15 @@ so `uv run scrapy crawl policy` and `uv run monitor crawl` behave the same.
 
 import os
 
+from monitor import config as siteconfig
+
 BOT_NAME = "policy-monitor"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
-# Honest and reachable: the product and where to read about it.
-USER_AGENT = os.environ.get(
-    "MONITOR_USER_AGENT",
-    "PolicyMonitor/0.1 (+https://github.com/policy-monitor/policy-monitor; "
-    "watches published privacy policies for changes)")
+# Honest and reachable: the product and where to read about it (defined once, in
+# monitor.config, for `monitor extract` too; $MONITOR_USER_AGENT replaces it).
+USER_AGENT = siteconfig.USER_AGENT
 
 # Politeness: robots.txt (a site may opt out with obey_robots = false), one request at a time
 # per domain, AutoThrottle to follow the server's pace.

@@ -21,6 +21,12 @@ from monitor.records import CATEGORIES
 
 DEFAULT_CONFIG = Path("sites.toml")
 DEFAULT_DB = Path("snapshots") / "monitor.db"
+# Honest and reachable: the product and where to read about it (the crawler and `monitor
+# extract`/`monitor add` send the same; $MONITOR_USER_AGENT replaces it).
+USER_AGENT = os.environ.get(
+    "MONITOR_USER_AGENT",
+    "PolicyMonitor/0.1 (+https://github.com/policy-monitor/policy-monitor; "
+    "watches published privacy policies for changes)")
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # whole names only: SLUG.fullmatch
 SITE_KEYS = {"name", "url", "select", "remove", "schedule", "notify", "obey_robots", "timeout",

@@ -8,9 +8,7 @@ are never imported here, so the command starts fast.
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import os
 import socket
 import urllib.error
 import urllib.parse
@@ -22,13 +20,10 @@ from typing import Any
 
 import click
 
+from monitor.config import USER_AGENT
 from monitor.errors import ExtractError, MonitorError
 
 # The crawler's User-Agent (crawler/settings.py): the same product, the same name to servers.
-USER_AGENT = os.environ.get(
-    "MONITOR_USER_AGENT",
-    "PolicyMonitor/0.1 (+https://github.com/policy-monitor/policy-monitor; "
-    "watches published privacy policies for changes)")
 ROBOTS_AGENT = "PolicyMonitor"
 MAX_BYTES = 10 * 1024 * 1024  # the crawler's DOWNLOAD_MAXSIZE
 MAX_REDIRECTS = 5
@@ -120,15 +115,13 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
 
 
 def _is_internal(host: str) -> bool:
+    """Whether `host` resolves to an internal address (judged as the crawler judges it)."""
+    from monitor.addresses import internal, resolve
+
     try:
-        infos = socket.getaddrinfo(host, None)
+        return any(internal(address) for address in resolve(host, 80))
     except OSError:
         return False  # it cannot be reached at all: the fetch itself fails and says so
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not address.is_global or address.is_multicast:
-            return True
-    return False
 
 
 def _check_robots(opener: urllib.request.OpenerDirector, url: str, timeout: float) -> None:

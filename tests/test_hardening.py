@@ -202,7 +202,7 @@ def test_a_rendered_page_cannot_reach_internal_addresses_either(monitor):
     ("2002:7f00:1::1", "loopback"), ("64:ff9b::a9fe:a9fe", "link-local"),
     ("93.184.216.34", None), ("2606:4700:4700::1111", None)])
 def test_internal_addresses_ipv4_and_ipv6(address, kind):
-    from crawler.middlewares import internal
+    from monitor.addresses import internal
 
     assert internal(address) == kind
 
