@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -25,15 +26,19 @@ def serve(ctx: click.Context, port: int, host: str) -> None:
     if not db.is_file():
         raise StoreError(f"{db}: no database yet (run `monitor crawl` first)")
     path: Path = ctx.obj["config"]
-    # only [serve] base_url is read from the site list; nothing of it is ever served
-    base_url = siteconfig.load(path).serve.base_url if path.exists() else None
+    # only [serve] base_url and [classifier] backend are read from the site list; nothing of
+    # it is ever served
+    config = siteconfig.load(path) if path.exists() else None
+    base_url = config.serve.base_url if config else None
+    backend = os.environ.get("MONITOR_CLASSIFIER") or (
+        config.classifier.backend if config else None)
     import asyncio
 
     import uvicorn
 
     from monitor.web import make_app
 
-    app = make_app(db, base_url=base_url)
+    app = make_app(db, base_url=base_url, classifier=backend)
     asyncio.run(app.invoke_startup())
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"Serving {db} read-only on http://{shown}:{port}/ (Ctrl-C stops)")

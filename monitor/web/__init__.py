@@ -29,7 +29,8 @@ PLUGIN = "policy-monitor"
 STATIC = "monitor-static"
 
 
-def make_app(db: str | Path, *, base_url: str | None = None) -> Any:
+def make_app(db: str | Path, *, base_url: str | None = None,
+             classifier: str | None = None) -> Any:
     """A `Datasette` serving `db` (which must exist) read-only with our pages; `base_url`
     (`[serve] base_url`) makes the links in feeds absolute, else the request's host does."""
     from datasette.app import Datasette
@@ -52,14 +53,15 @@ def make_app(db: str | Path, *, base_url: str | None = None) -> Any:
         files=[str(path)],
         template_dir=str(HERE / "templates"),
         static_mounts=[(STATIC, str(HERE / "static"))],
-        metadata=metadata(name, base_url),
+        metadata=metadata(name, base_url, classifier),
         # no facet suggestions: they scan every column, compressed texts included
         settings={"default_page_size": 50, "sql_time_limit_ms": 2000,
                   "truncate_cells_html": 300, "suggest_facets": False},
     )
 
 
-def metadata(name: str, base_url: str | None) -> dict[str, Any]:
+def metadata(name: str, base_url: str | None,
+             classifier: str | None = None) -> dict[str, Any]:
     """Datasette metadata: titles, search over versions and changes, canned queries."""
     from monitor.store.browse import CANNED_QUERIES
 
@@ -67,7 +69,8 @@ def metadata(name: str, base_url: str | None) -> dict[str, Any]:
         "title": "Policy Monitor",
         "description": "Privacy policies, their versions and classified changes "
                        "(read-only). Our pages: /",
-        "plugins": {PLUGIN: {"database": name, "base_url": base_url}},
+        "plugins": {PLUGIN: {"database": name, "base_url": base_url,
+                             "classifier": classifier}},
         "databases": {name: {
             "tables": {
                 "versions": {"fts_table": "versions_fts", "fts_pk": "id",

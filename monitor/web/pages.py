@@ -175,7 +175,8 @@ async def compare_page(datasette: Any, request: Any) -> Response:
     def judge() -> tuple[Any, list[dict[str, Any]]]:
         from monitor.classify import classify_safely
 
-        return (classify_safely(before["text"], after["text"]),
+        backend = plugin_config(datasette).get("classifier")  # as `monitor diff` judges
+        return (classify_safely(before["text"], after["text"], backend),
                 diff_places(before["text"], after["text"]))
 
     classification, places = await work(judge)
