@@ -65,8 +65,7 @@ def keep(html: str, ranges: Sequence[Range], css: str | None, url: str | None) -
     parts = [span(html, r, url) for r in ranges]
     if css:
         parts += [n.html or "" for n in LexborHTMLParser(html).css(css)]
-    texts = [" ".join((LexborHTMLParser(p).body or LexborHTMLParser(p).root).text(
-        separator=" ").split()) for p in parts]
+    texts = [" ".join((LexborHTMLParser(p).text(separator=" ") or "").split()) for p in parts]
     # a part another part holds (the range inside `main`, or `main` around the range) once
     kept = [p for i, p in enumerate(parts) if texts[i] and not any(
         j != i and texts[i] in texts[j] and (len(texts[j]) > len(texts[i]) or j < i)
