@@ -11,7 +11,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -161,11 +161,12 @@ class Config:
     classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_name", {s.name: s for s in self.sites})
+    @cached_property
+    def by_name(self) -> dict[str, Site]:
+        return {s.name: s for s in self.sites}
 
     def site(self, name: str) -> Site:
-        site = self._by_name.get(name)  # type: ignore[attr-defined]
+        site = self.by_name.get(name)
         if site is None:
             raise ConfigError(f"no site named '{name}' (known: "
                               f"{', '.join(self.names[:20]) or 'none'})", file=str(self.path))

@@ -24,6 +24,7 @@ from monitor.extract import (
     normalize,
     sniff_type,
 )
+from tests.conftest import pdf_file
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted(path for path in (ROOT / "tests/data/extract").iterdir() if path.is_dir())
@@ -370,16 +371,7 @@ def amplified_pdf(repeats: int) -> bytes:
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
         b"<< /Type /XObject /Subtype /Form /BBox [0 0 595 842] /Resources << /Font "
         b"<< /F1 5 0 R >> >> /Length %d >>\nstream\n" % len(form) + form + b"\nendstream"]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
-    return bytes(out)
+    return pdf_file(objects)
 
 
 def test_a_pdf_that_repeats_its_text_is_stopped() -> None:

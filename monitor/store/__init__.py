@@ -345,10 +345,6 @@ class Store:
                         [site, to_version])
         return decode_change(row) if row else None
 
-    def change_by_id(self, change_id: int) -> Change | None:
-        row = self._one("select * from changes where id = ?", [change_id])
-        return decode_change(row) if row else None
-
     def history(self, site: str) -> list[dict[str, Any]]:
         """Every version of `site`, oldest first, with the change that led to it."""
         rows = self._query(
@@ -374,12 +370,6 @@ class Store:
             return 0, 0.0
         hours = (parse_time(row["last"]) - parse_time(row["first"])).total_seconds() / 3600
         return int(row["n"]), hours
-
-    def version_seen(self, site: str, number: int) -> str | None:
-        """When version `number` of `site` was last seen (None when unknown)."""
-        row = self._one("select last_seen from versions where site = ? and number = ?",
-                        [site, number])
-        return row["last_seen"] if row else None
 
     def version_count(self, site: str) -> int:
         return self._count("select count(*) from versions where site = ?", [site])
