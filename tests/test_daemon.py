@@ -207,7 +207,9 @@ def test_kill_9_mid_crawl_then_restart_runs_the_missed_crawl_once(server, monito
 
     proc = daemons.start()
     wait_for(lambda: versions(monitor.db, "slow") == [1], 30, "the missed crawl", daemons.log)
-    time.sleep(3)
+    believed = len(fetches(monitor.db, "believe"))  # a later crawl: the daemon moved on
+    wait_for(lambda: len(fetches(monitor.db, "believe")) > believed, 20, "a later crawl",
+             daemons.log)
     assert server.site.hits["/slow"] == 2  # the killed one, then once: not once per slot
     assert query(monitor.db, "pragma integrity_check") == [("ok",)]
     for site in ("slow", "believe"):
@@ -217,7 +219,9 @@ def test_kill_9_mid_crawl_then_restart_runs_the_missed_crawl_once(server, monito
     proc = daemons.start()  # not due for 10 minutes: a restart does not crawl it again
     wait_for(lambda: "daemon started" in daemons.log.read_text().split("daemon stopped")[-1], 20,
              "the third start", daemons.log)
-    time.sleep(3)
+    believed = len(fetches(monitor.db, "believe"))
+    wait_for(lambda: len(fetches(monitor.db, "believe")) > believed, 20, "a later crawl",
+             daemons.log)
     assert server.site.hits["/slow"] == 2
     status = {s["site"]: s for s in json.loads(monitor("status", "--json").stdout)["sites"]}
     assert status["slow"]["next_run"] > datetime.now(UTC).isoformat()[:19]
