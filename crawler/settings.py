@@ -27,6 +27,14 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 
+# One page gives one item (or the next page's request): Scrapy starts CONCURRENT_ITEMS tasks
+# for each response's output, 100 by default, which cost more than the page itself. Items are
+# recorded off the reactor by the pipeline's writer thread, MONITOR_WRITER_QUEUE at a time.
+CONCURRENT_ITEMS = 1
+MONITOR_WRITER_QUEUE = 64
+MONITOR_WRITER_BATCH = 32
+MONITOR_WORKERS = 0  # crawl processes; 0: one a core for 200 sites or more each
+
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]

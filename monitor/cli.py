@@ -138,9 +138,12 @@ def add(ctx: click.Context, name: str, url: str, select: str | None,
               help="Override a Scrapy setting, as `scrapy crawl -s` does (repeatable).")
 @click.option("--no-deliver", is_flag=True,
               help="Plan alerts but leave their delivery to the daemon.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Crawl processes sharing the sites (default: one a core, for 200 sites "
+                   "or more each).")
 @click.pass_context
 def crawl(ctx: click.Context, sites: tuple[str, ...], quiet: bool,
-          overrides: list[tuple[str, str]], no_deliver: bool) -> None:
+          overrides: list[tuple[str, str]], no_deliver: bool, workers: int | None) -> None:
     """Fetch the named sites (all when none) now and record snapshots and versions.
 
     Exit status: 0 when every site was fetched, 3 when one failed or looked wrong.
@@ -157,7 +160,8 @@ def crawl(ctx: click.Context, sites: tuple[str, ...], quiet: bool,
             click.echo(f"[{len(done)}/{total}] {describe(outcome)}", err=True)
 
     outcomes = run_crawl(config, ctx.obj["db"], sites, on_outcome=progress,
-                         settings=dict(overrides), deliver_alerts=not no_deliver)
+                         settings=dict(overrides), deliver_alerts=not no_deliver,
+                         workers=workers)
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1

@@ -50,6 +50,7 @@ DAEMON_LIMITS: dict[str, tuple[type, float, float]] = {
     "heartbeat_every": (float, 1, 3600), "batch_size": (int, 1, 5000),
     "max_crawls": (int, 1, 64), "crawl_timeout": (float, 1, 86400),
     "crawl_memory_mb": (int, 0, 1 << 20), "stop_grace": (float, 0, 6),
+    "fetch_log_days": (int, 0, 36500),
 }
 
 
@@ -125,6 +126,7 @@ class DaemonSettings:
     crawl_timeout: float = 900.0
     crawl_memory_mb: int = 2048
     stop_grace: float = 5.0
+    fetch_log_days: int = 30  # unchanged fetches older than this become daily counts; 0: never
 
 
 @dataclass(frozen=True)

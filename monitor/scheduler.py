@@ -30,7 +30,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -136,6 +136,7 @@ class Daemon:
         self.reload_wanted = False
         self.delivering = threading.Lock()
         self.started_at = now_text()
+        self.rolled_up: date | None = None  # the day the fetch log was last rolled up
 
     # main thread
 
@@ -306,7 +307,18 @@ class Daemon:
                         self.due[name] = at
             rows = [r for r in store.fetches_since(mark[0]) if r["site"] in batch]
             alerts = [r for r in store.outbox.since(mark[1]) if r["site"] in batch]
+            self.roll_up(store, now)
         log_crawl(batch, rows, alerts, ended)
+
+    def roll_up(self, store: Store, now: datetime) -> None:
+        """Once a day (of the daemon's clock), fold old unchanged fetches into daily counts."""
+        days = self.options.fetch_log_days
+        if not days or now.date() == self.rolled_up:
+            return
+        self.rolled_up = now.date()
+        folded = store.roll_up_fetches(stamp(now - timedelta(days=days)))
+        if folded:
+            event("fetch log rolled up", fetches=folded, older_than_days=days)
 
     def deliver(self) -> None:
         """Hand the alert outbox to monitor.alerts, on the daemon's own cadence."""

@@ -4,8 +4,10 @@ fetched page -> snapshot -> extract -> plausible? -> new version? -> classify ->
 
 The crawler hands over a `Fetched`; everything it becomes (a failed fetch, a suspect page, an
 unchanged page, or a new version with its classified change and its alerts) is recorded here,
-each in one transaction, so a crash leaves either all of it or none of it. The classification
-is made before the transaction (it may take a while; no lock is held meanwhile).
+each in one transaction, so a crash leaves either all of it or none of it. The work is in two
+steps: `prepare` reads, extracts and classifies without the write lock (it may take a while);
+`commit` writes under it, in a short transaction. `track_many` prepares a batch and commits it
+in one transaction (the crawl's writer thread, crawler/pipelines.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -21,7 +25,7 @@ from monitor.errors import ExtractError, StoreError
 from monitor.records import Change, Classification, Fetched, Outcome
 from monitor.store import FetchRecord, Store, Version, digest
 
-__all__ = ["Alerting", "Fetched", "Outcome", "track", "record"]
+__all__ = ["Alerting", "Fetched", "Outcome", "track", "track_many", "record"]
 
 log = logging.getLogger(__name__)
 
@@ -38,51 +42,130 @@ def track(store: Store, site: Site, fetched: Fetched, alerting: Alerting | None 
           classifier: str | None = None) -> Outcome:
     """Record one fetch of `site` and whatever it changed (judged by the `classifier`
     backend, default the configured one)."""
+    for _ in range(RETRIES):
+        step = prepare(store, site, fetched, classifier)
+        with store.transaction():
+            outcome = commit(store, step, alerting)
+        if outcome is not None:
+            return outcome
+    raise StoreError(f"{site.name}: the newest version kept changing under this crawl")
+
+
+def track_many(store: Store, fetches: list[tuple[Site, Fetched]],
+               alerting: Alerting | None = None, classifier: str | None = None,
+               failed: Callable[[Site, Fetched, Exception], Outcome] | None = None,
+               ) -> list[Outcome]:
+    """`track` for a batch of fetches (of different sites): each is read, extracted and judged
+    without the write lock, then all are written in one short transaction, each in its own
+    savepoint. One that fails is handed to `failed` (default: raised); one whose site got a
+    newer version meanwhile (another crawl) is tracked again on its own."""
+    steps: list[Step | Exception] = []
+    for site, fetched in fetches:
+        try:
+            steps.append(prepare(store, site, fetched, classifier))
+        except Exception as e:  # noqa: BLE001 (handed to `failed`, per site)
+            steps.append(e)
+    outcomes: list[Outcome | Exception | None] = []
+    with store.transaction():
+        for step in steps:
+            if isinstance(step, Exception):
+                outcomes.append(step)
+                continue
+            try:
+                with store.transaction():  # a savepoint: one site's bug undoes its own writes
+                    outcomes.append(commit(store, step, alerting))
+            except Exception as e:  # noqa: BLE001
+                outcomes.append(e)
+    done: list[Outcome] = []
+    for (site, fetched), outcome in zip(fetches, outcomes, strict=True):
+        try:
+            if isinstance(outcome, Exception):
+                raise outcome
+            done.append(outcome or track(store, site, fetched, alerting, classifier))
+        except Exception as e:
+            if failed is None:
+                raise
+            done.append(failed(site, fetched, e))
+    return done
+
+
+@dataclass
+class Step:
+    """What one fetch is to become, worked out without the write lock (reads, extraction,
+    judging) and written under it by `commit`: a fetch log entry (`outcome` other than "new")
+    or a new version (`text`, judged against the version whose hash is `base`)."""
+
+    site: Site
+    fetched: Fetched
+    outcome: str
+    detail: str | None = None
+    number: int | None = None
+    text_hash: str | None = None
+    text: str | None = None
+    rules: str | None = None
+    base: str | None = None
+    base_number: int | None = None
+    verdict: tuple[Classification, bool] | None = None
+    adopt: str | None = None  # new extraction rules the unchanged version stands under now
+
+
+def prepare(store: Store, site: Site, fetched: Fetched, classifier: str | None) -> Step:
+    """Read what the store knows of `site`, extract and judge `fetched`; write nothing."""
     latest = store.latest(site.name)
     trouble = fetch_trouble(fetched, has_version=latest is not None)
     if trouble:
         outcome, detail = trouble
-        return record(store, site, fetched, outcome, detail, alerting,
-                      number=latest.number if latest and outcome == "not_modified" else None)
+        return Step(site, fetched, outcome, detail, number=latest.number
+                    if latest and outcome == "not_modified" else None)
     rules = fingerprint(site)
     last = store.last_good_fetch(site.name)
     same_rules = latest is not None and latest.rules == rules  # unknown (None) is not the same
     if latest and same_rules and last and last["snapshot"] == digest(fetched.body):
-        return record(store, site, fetched, "same", None, alerting, number=latest.number)
+        return Step(site, fetched, "same", number=latest.number)
     try:
         text = extract_text(site, fetched)
     except ExtractError as e:
-        return record(store, site, fetched, "suspect", acting(str(e), site), alerting)
+        return Step(site, fetched, "suspect", acting(str(e), site))
     text_hash = digest(text.encode("utf-8"))
     reason = implausible(store, fetched, text, text_hash, latest)
     if reason:
-        return record(store, site, fetched, "suspect", acting(reason, site), alerting,
-                      text_hash=text_hash)
-    for _ in range(RETRIES):
-        if latest and text_hash == latest.hash:
-            if latest.rules != rules:  # new rules, same text: the version stands under them too
-                store.adopt_rules(site.name, latest.number, rules)
-            return record(store, site, fetched, "same", None, alerting, number=latest.number)
-        verdict = judge(store, site, latest, text, rules, classifier) if latest else None
-        with store.transaction():
-            now = store.latest(site.name)
-            if (now and now.hash) != (latest and latest.hash):
-                latest = now  # another crawl recorded a version meanwhile: judge against it
-                continue
-            number = write_version(store, site, fetched, text, rules)
-            change = None
-            if latest and verdict:
-                classification, technical = verdict
-                change = store.add_change(Change(
-                    site.name, latest.number, number, at=fetched.at,
-                    classification=classification, technical=technical,
-                    restores=store.find_text(site.name, text_hash, before=number)))
-                if alerting and not technical:
-                    alerting.on_change(store, site, change)
-            if alerting:
-                alerting.on_fetch(store, site, True, None)
-        return Outcome(site.name, "new", version=number, change=change)
-    raise StoreError(f"{site.name}: the newest version kept changing under this crawl")
+        return Step(site, fetched, "suspect", acting(reason, site), text_hash=text_hash)
+    if latest and text_hash == latest.hash:
+        return Step(site, fetched, "same", number=latest.number,
+                    adopt=rules if latest.rules != rules else None)
+    verdict = judge(store, site, latest, text, rules, classifier) if latest else None
+    return Step(site, fetched, "new", text=text, rules=rules, text_hash=text_hash,
+                base=latest.hash if latest else None,
+                base_number=latest.number if latest else None, verdict=verdict)
+
+
+def commit(store: Store, step: Step, alerting: Alerting | None) -> Outcome | None:
+    """Inside a transaction: write what `step` says; None when the site got a newer version
+    since `step` was prepared (another crawl recorded one: judge again against it)."""
+    site, fetched = step.site, step.fetched
+    if step.outcome != "new":
+        if step.adopt:  # new rules, same text: the version stands under them too
+            assert step.number is not None
+            store.adopt_rules(site.name, step.number, step.adopt)
+        return record(store, site, fetched, step.outcome, step.detail, alerting,
+                      number=step.number, text_hash=step.text_hash)
+    now = store.latest(site.name)
+    if (now and now.hash) != step.base:
+        return None
+    assert step.text is not None and step.rules is not None
+    number = write_version(store, site, fetched, step.text, step.rules)
+    change = None
+    if step.base_number is not None and step.verdict:
+        classification, technical = step.verdict
+        change = store.add_change(Change(
+            site.name, step.base_number, number, at=fetched.at,
+            classification=classification, technical=technical,
+            restores=store.find_text(site.name, step.text_hash or "", before=number)))
+        if alerting and not technical:
+            alerting.on_change(store, site, change)
+    if alerting:
+        alerting.on_fetch(store, site, True, None)
+    return Outcome(site.name, "new", version=number, change=change)
 
 
 RETRIES = 5  # times a crawl judges again when another crawl of the site recorded a version
@@ -258,7 +341,7 @@ def reextracted(store: Store, site: Site, version: Version) -> str | None:
 
 def write_version(store: Store, site: Site, fetched: Fetched, text: str, rules: str) -> int:
     """Inside the transaction: the snapshot, the fetch and the version; the version's number."""
-    snapshot = store.record_snapshot(fetched.body, fetched.content_type)
+    snapshot = store.record_snapshot(fetched.body, fetched.content_type, text)
     fetch_id = store.record_fetch(fetch_record(fetched, "new", snapshot, None))
     number = store.add_version(site.name, text, at=fetched.at, snapshot=snapshot,
                                fetch_id=fetch_id, rules=rules)

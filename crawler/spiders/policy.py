@@ -29,10 +29,11 @@ class PolicySpider(scrapy.Spider):
     name = "policy"
 
     def __init__(self, sites_to_crawl: list[Site] | None = None, sites: str = "",
-                 **kwargs: Any) -> None:
+                 config: siteconfig.Config | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.names = [n for n in sites.split(",") if n]
         self.sites_to_crawl = sites_to_crawl
+        self.config = config  # the site list, when the caller has it loaded already
 
     @classmethod
     def update_settings(cls, settings: Any) -> None:
@@ -54,9 +55,10 @@ class PolicySpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PolicySpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        if spider.config is None:
+            spider.config = siteconfig.load(crawler.settings.get("MONITOR_CONFIG"))
         if spider.sites_to_crawl is None:
-            config = siteconfig.load(crawler.settings.get("MONITOR_CONFIG"))
-            spider.sites_to_crawl = config.select(spider.names)
+            spider.sites_to_crawl = spider.config.select(spider.names)
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request | Fetched]:

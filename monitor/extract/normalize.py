@@ -23,17 +23,31 @@ _CLOUDFLARE = re.compile(r"\[email\s*(?:&#160;|&nbsp;)?\s*protected\]", re.I)
 def normalize(text: str) -> str:
     """Give equal bytes to texts a reader cannot tell apart (see module docstring). Idempotent."""
     text = _map_characters(text.replace("\r\n", "\n"))
-    # Map before NFKC so that removing a zero-width character cannot create a new composition.
-    text = _map_characters(unicodedata.normalize("NFKC", text))
-    text = _CONTROL.sub("", text)
+    ascii_only = text.isascii()
+    if ascii_only:  # NFKC leaves ASCII as it is; bytes.translate drops controls at C speed
+        text = text.encode("ascii").translate(None, _CONTROL_BYTES).decode("ascii")
+    else:
+        # Map before NFKC so that removing a zero-width character cannot create a new
+        # composition.
+        text = _map_characters(unicodedata.normalize("NFKC", text))
+        text = _CONTROL.sub("", text)
     if "protected]" in text.lower():  # the regex is slow on long texts: only when it can match
         text = _CLOUDFLARE.sub("[email protected]", text)
+    if ascii_only:  # the only white space left in a line is spaces and tabs
+        if "  " in text or "\t" in text:  # the regex is slow; most texts need none of it
+            text = _ASCII_RUNS.sub(" ", text)
+        raw_lines = [line.strip(" ") for line in text.split("\n")]
+    else:  # every run of white space to one space, at C speed
+        raw_lines = [" ".join(raw.split()) for raw in text.split("\n")]
     lines: list[str] = []
-    for raw in text.split("\n"):
-        line = " ".join(raw.split())  # every run of white space to one space, at C speed
+    for line in raw_lines:
         if line or (lines and lines[-1]):
             lines.append(line)
     return "\n".join(lines).strip("\n")
+
+
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])
+_ASCII_RUNS = re.compile(r"[ \t]{2,}|\t")
 
 
 def _map_characters(text: str) -> str:

@@ -3,8 +3,9 @@
     sites      one row a watched site, with its run state (last fetch, failure streak, next run;
                `ScheduleState` in monitor/store/schedule.py)
     fetches    every fetch attempt: time, URL, HTTP status, duration, bytes, ETag, outcome, error
-    snapshots  raw bytes, zlib-compressed, addressed by their SHA-256, kept for every new version
-               and every suspect page; an unchanged refetch records only the hash
+    snapshots  raw bytes, compressed (monitor/store/codec.py: a new version's page against its
+               own text), addressed by their SHA-256, kept for every new version and every
+               suspect page; an unchanged refetch records only the hash
     versions   normalized policy text, numbered per site, new only when the text's hash differs
     changes    two consecutive versions of a site and their classification (major, categories,
                findings, and the classifier's name and version)
@@ -25,7 +26,6 @@ import hashlib
 import json
 import sqlite3
 import time
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -36,6 +36,7 @@ from typing import Any
 from monitor.clock import stamp
 from monitor.errors import StoreError
 from monitor.records import Change, Classification
+from monitor.store.codec import pack, pack_bytes, unpack, unpack_bytes
 from monitor.store.schema import MIGRATIONS as MIGRATIONS  # noqa: F401 (tests read it)
 from monitor.store.schema import connect_readonly, migrate, pending, writable
 
@@ -49,16 +50,6 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-# Level 1: a third of the CPU of the default for a few percent more bytes; crawls are CPU-bound.
-LEVEL = 1
-
-
-def pack(text: str) -> bytes:
-    return zlib.compress(text.encode("utf-8"), LEVEL)
-
-
-def unpack(blob: bytes) -> str:
-    return zlib.decompress(blob).decode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -105,6 +96,7 @@ class Store:
         if not self.path.exists() and (not create or readonly):
             raise StoreError(f"{self.path}: no database yet (run `monitor crawl` first)")
         self.readonly = readonly and not writable(self.path)
+        self._savepoints = 0
         try:
             if self.readonly:
                 self.conn = connect_readonly(self.path)
@@ -154,7 +146,23 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT: everything inside lands together or not at all."""
+        """BEGIN IMMEDIATE ... COMMIT: everything inside lands together or not at all. Inside
+        another transaction, a savepoint: an error undoes this part only (the batch writer
+        keeps one site's failure from undoing the others')."""
+        if self.conn.in_transaction:
+            self._savepoints += 1
+            name = f"part{self._savepoints}"
+            self.conn.execute(f"savepoint {name}")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute(f"rollback to {name}")
+                self.conn.execute(f"release {name}")
+                raise
+            finally:
+                self._savepoints -= 1
+            self.conn.execute(f"release {name}")
+            return
         self.conn.execute("begin immediate")
         try:
             yield self.conn
@@ -196,23 +204,36 @@ class Store:
 
     # --- snapshots and fetches ---
 
-    def record_snapshot(self, body: bytes, content_type: str | None) -> str:
-        """Keep the raw bytes once; return their hash."""
+    def record_snapshot(self, body: bytes, content_type: str | None,
+                        text: str | None = None) -> str:
+        """Keep the raw bytes once; return their hash. `text`: the version text they gave,
+        stored in the same transaction; the bytes are compressed against it (`basis`)."""
         key = digest(body)
         if self.conn.execute("select 1 from snapshots where hash = ?", [key]).fetchone():
             return key
+        basis = text.encode("utf-8") if text else None
         self.conn.execute(
-            "insert or ignore into snapshots (hash, content_type, size, body, first_seen) "
-            "values (?, ?, ?, ?, ?)",
-            [key, content_type, len(body), zlib.compress(body, LEVEL), now()])
+            "insert or ignore into snapshots (hash, content_type, size, body, first_seen, basis) "
+            "values (?, ?, ?, ?, ?, ?)",
+            [key, content_type, len(body), pack_bytes(body, basis), now(),
+             digest(basis) if basis else None])
         return key
 
     def snapshot(self, key: str) -> tuple[bytes, str | None]:
-        row = self.conn.execute("select body, content_type from snapshots where hash = ?",
+        row = self.conn.execute("select body, content_type, basis from snapshots where hash = ?",
                                 [key]).fetchone()
         if row is None:
             raise StoreError(f"no snapshot {key}")
-        return zlib.decompress(row["body"]), row["content_type"]
+        return unpack_bytes(row["body"], self._basis(row["basis"])), row["content_type"]
+
+    def _basis(self, text_hash: str | None) -> bytes | None:
+        """The version text a snapshot was compressed against."""
+        if text_hash is None:
+            return None
+        row = self._one("select text from versions where hash = ? limit 1", [text_hash])
+        if row is None:
+            raise StoreError(f"the text snapshot bytes were stored against is gone ({text_hash})")
+        return unpack(row["text"]).encode("utf-8")
 
     def record_fetch(self, fetch: FetchRecord, version: int | None = None) -> int:
         """Log one attempt and move the site's run state (streak, last fetch, last success)."""
@@ -228,6 +249,23 @@ class Store:
                 "update sites set last_fetch_at = ?, failure_streak = failure_streak + 1, "
                 "last_error = ? where name = ?", [fetch.at, fetch.error, fetch.site])
         return fetch_id
+
+    def roll_up_fetches(self, before: str) -> int:
+        """Fold the fetch log's unchanged fetches (same, not modified) older than `before` into
+        per-site daily counts (`fetch_days`); return how many rows went. Kept whole: failures,
+        suspect pages, every fetch that made a version, and each site's newest good fetch (its
+        validators). A site watched hourly adds 24 rows a day to the log, not forever."""
+        unchanged = ("outcome in ('same', 'not_modified') and at < ? and version is not null "
+                     "and id not in (select max(id) from fetches where outcome in "
+                     "('new', 'same', 'not_modified') group by site)")
+        with self.transaction():
+            self.conn.execute(
+                "insert into fetch_days (site, day, outcome, version, fetches) "
+                f"select site, substr(at, 1, 10), outcome, version, count(*) from fetches "
+                f"where {unchanged} group by 1, 2, 3, 4 "
+                "on conflict (site, day, outcome, version) do update "
+                "set fetches = fetches + excluded.fetches", [before])
+            return self.conn.execute(f"delete from fetches where {unchanged}", [before]).rowcount
 
     def link_fetch(self, fetch_id: int, number: int) -> None:
         """The version a fetch confirmed or created."""
@@ -368,8 +406,13 @@ class Store:
                         "where site = ? and version = ?", [site, number])
         if row is None or not row["n"]:
             return 0, 0.0
-        hours = (parse_time(row["last"]) - parse_time(row["first"])).total_seconds() / 3600
-        return int(row["n"]), hours
+        rolled = self._one("select sum(fetches) as n, max(day) as day from fetch_days "
+                           "where site = ? and version = ?", [site, number])
+        last = row["last"]
+        if rolled is not None and rolled["n"]:  # fetches folded into daily counts
+            last = max(last, rolled["day"] + "T00:00:00Z")
+        hours = (parse_time(last) - parse_time(row["first"])).total_seconds() / 3600
+        return int(row["n"]) + int(rolled["n"] if rolled and rolled["n"] else 0), hours
 
     def version_count(self, site: str) -> int:
         return self._count("select count(*) from versions where site = ?", [site])
@@ -386,7 +429,15 @@ class Store:
 
     def forget_versions(self, site: str) -> None:
         """Delete every version and change of `site` (reextract rebuilds them, in the same
-        transaction)."""
+        transaction). Snapshots compressed against a text that goes are compressed again on
+        their own first."""
+        for row in self._query(
+                "select s.hash, s.body, s.basis from snapshots s where s.basis in "
+                "(select hash from versions where site = ?) and not exists (select 1 from "
+                "versions w where w.hash = s.basis and w.site <> ?)", [site, site]):
+            body = unpack_bytes(row["body"], self._basis(row["basis"]))
+            self.conn.execute("update snapshots set body = ?, basis = null where hash = ?",
+                              [pack_bytes(body), row["hash"]])
         self.conn.execute("delete from changes where site = ?", [site])
         self.conn.execute("delete from versions where site = ?", [site])
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import zlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -64,7 +63,9 @@ def policy_text(blob: bytes | str | None) -> str | None:
     """A version's stored text, decompressed (text passes through)."""
     if blob is None or isinstance(blob, str):
         return blob
-    return zlib.decompress(blob).decode("utf-8")
+    from monitor.store.codec import unpack
+
+    return unpack(blob)
 
 
 def finding_words(findings: str | None) -> str:

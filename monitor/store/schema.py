@@ -125,9 +125,21 @@ def m005_suspect_snapshots_bounded(db: Database) -> None:
         end""")
 
 
+def m006_compact_snapshots_and_fetch_days(db: Database) -> None:
+    """`snapshots.basis`: the hash of the version text a snapshot's bytes were compressed
+    against (monitor/store/codec.py), null when on their own. `fetch_days`: the fetch log
+    rolled up, one row a site, day and outcome, for successful fetches older than the
+    retention (`Store.roll_up_fetches`); failures and fetches that made a version stay."""
+    db.table("snapshots").add_column("basis", str)
+    db.execute("create table if not exists fetch_days (site text not null, day text not null, "
+               "outcome text not null, version integer not null, fetches integer not null, "
+               "primary key (site, day, outcome, version)) without rowid")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial, m002_rules_and_technical_changes, m003_classifier_on_changes,
-    m004_search_and_readable_text, m005_suspect_snapshots_bounded]
+    m004_search_and_readable_text, m005_suspect_snapshots_bounded,
+    m006_compact_snapshots_and_fetch_days]
 
 
 def migrate(conn: sqlite3.Connection) -> None:

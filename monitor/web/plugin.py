@@ -54,7 +54,7 @@ def extra_css_urls(datasette: Any) -> list[str]:
 @hookimpl
 def render_cell(row: Any, value: Any, column: str, table: str, database: str,
                 datasette: Any) -> Any:
-    """`versions.text` is zlib-compressed: show the text, with a link to the whole version."""
+    """`versions.text` is compressed: show the text, with a link to the whole version."""
     if table != "versions" or column != "text" or not isinstance(value, bytes):
         return None
     try:
