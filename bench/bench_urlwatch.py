@@ -38,13 +38,33 @@ UNPOLITE = ["CONCURRENT_REQUESTS=32", "CONCURRENT_REQUESTS_PER_DOMAIN=32",
 URLWATCH = "urlwatch==2.29"
 
 
+def tree_pss_kb(pid: int) -> int:
+    """Proportional set size of a process and its children (shared pages counted once)."""
+    total = 0
+    pids = [pid]
+    while pids:
+        p = pids.pop()
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+            for task in os.listdir(f"/proc/{p}/task"):
+                pids += [int(c) for c in Path(f"/proc/{p}/task/{task}/children").read_text().split()]
+        except OSError:
+            continue
+    return total
+
+
 def run(cmd: list[str], env: dict[str, str] | None = None,
         timeout: float = 600) -> tuple[float, float, str]:
-    """Run a whole command; (wall seconds, peak RSS in MB, its last output line)."""
+    """Run a whole command; (wall seconds, peak memory in MB of it and its children together
+    (PSS, sampled every 0.2 s), its last output line)."""
     started = time.perf_counter()
+    peak = 0
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
+        polls = 0
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -52,6 +72,9 @@ def run(cmd: list[str], env: dict[str, str] | None = None,
             if time.monotonic() > deadline:
                 proc.kill()
                 raise SystemExit(f"timed out: {' '.join(cmd)}")
+            polls += 1
+            if polls % 40 == 0:
+                peak = max(peak, tree_pss_kb(proc.pid))
             time.sleep(0.005)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -60,7 +83,7 @@ def run(cmd: list[str], env: dict[str, str] | None = None,
     if proc.returncode not in (0, 3):
         print("\n".join(lines[-30:]))
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}")
-    return wall, usage.ru_maxrss / 1024, lines[-1] if lines else ""
+    return wall, max(peak, usage.ru_maxrss) / 1024, lines[-1] if lines else ""
 
 
 def urlwatch_venv(where: Path) -> Path:
@@ -208,7 +231,7 @@ def main() -> None:
             for tool in ("urlwatch", "ours"):
                 rss = max(f[(tool, c)][1] for f in rounds for c in ("first", "recrawl", "third"))
                 sizes = [rounds[-1][(tool, c)][2] / 1e6 for c in ("first", "recrawl", "third")]
-                print(f"  {tool:8} peak RSS {rss:.0f} MB; storage after 1, 2, 3 checks: "
+                print(f"  {tool:8} peak memory {rss:.0f} MB (PSS of all its processes); storage after 1, 2, 3 checks: "
                       + ", ".join(f"{s:.1f} MB" for s in sizes))
             wall, _, last = run(ours_command(["-s", "ITEM_PIPELINES={}"]),
                                 ours_files(tmp / "fetch-only", base, a.pages))

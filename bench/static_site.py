@@ -7,7 +7,8 @@ Serves DIR's files (`/s<i>/privacy.html`, written by `write_pages`) on 127.0.0.1
 all. Like nginx serving files: `ETag` and `Last-Modified` from the file, 304 to a conditional
 request that matches (`--no-validators`: neither, as a dynamic page would). It prints its port on
 its first line, runs in its own process (so its CPU is not the client's) and stops by itself after
-`--seconds`.
+`--seconds`. `/__stats` tells the most requests any one host answered at once, and the most
+hosts busy at once (for the politeness bench); `--latency` makes each answer wait.
 """
 
 from __future__ import annotations
@@ -75,12 +76,46 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     folder: Path
     validators = True
+    latency = 0.0
     cache: dict[str, tuple[bytes, str, str, float]] = {}
+    lock = threading.Lock()
+    in_flight: dict[str, int] = {}  # host address -> requests being answered now
+    most: dict[str, int] = {}  # host address -> most requests it answered at once
+    hosts_busy = 0
+    most_hosts_busy = 0
+    served = 0
 
     def log_message(self, format: str, *args: object) -> None:
         pass
 
     def do_GET(self) -> None:  # noqa: N802
+        if self.path == "/__stats":
+            import json
+
+            with self.lock:
+                stats = {"most_at_once_per_host": max(self.most.values(), default=0),
+                         "hosts": len(self.most), "most_hosts_at_once": self.most_hosts_busy,
+                         "requests": Handler.served}
+            return self.reply(200, json.dumps(stats).encode(), "application/json", {})
+        host = self.server.server_address[0]
+        with self.lock:
+            count = self.in_flight[host] = self.in_flight.get(host, 0) + 1
+            self.most[host] = max(self.most.get(host, 0), count)
+            if count == 1:
+                Handler.hosts_busy += 1
+                Handler.most_hosts_busy = max(Handler.most_hosts_busy, Handler.hosts_busy)
+            Handler.served += 1
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            self.answer()
+        finally:
+            with self.lock:
+                self.in_flight[host] -= 1
+                if not self.in_flight[host]:
+                    Handler.hosts_busy -= 1
+
+    def answer(self) -> None:
         path = self.path.split("?")[0]
         entry = self.cache.get(path)
         if entry is None:
@@ -135,9 +170,11 @@ def main() -> None:
     ap.add_argument("--hosts", type=int, default=1)
     ap.add_argument("--no-validators", action="store_true")
     ap.add_argument("--seconds", type=float, default=900)
+    ap.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
     a = ap.parse_args()
     Handler.folder = a.folder.resolve()
     Handler.validators = not a.no_validators
+    Handler.latency = a.latency
     first = Server(("127.0.0.1", 0), Handler)
     port = first.server_address[1]
     servers = [first] + [Server((f"127.0.0.{n}", port), Handler) for n in range(2, a.hosts + 1)]

@@ -58,10 +58,9 @@ class MonitorPipeline:
 
         self.config = getattr(spider, "config", None) or siteconfig.load(self.config_path)
         crawled = getattr(spider, "sites_to_crawl", None) or self.config.sites
-        store = Store(self.db_path)  # a broken database fails here, before any fetch
-        store.sync_sites([(s.name, s.url) for s in crawled])
-        store.close()
-        self.writer = Writer(self.db_path, self.config, alerting_for(self.config), self.batch)
+        Store(self.db_path).close()  # a broken database fails here, before any fetch
+        self.writer = Writer(self.db_path, self.config, alerting_for(self.config), self.batch,
+                             crawled)
         self.writer.start()
 
     async def process_item(self, item: Fetched) -> Outcome:
@@ -98,9 +97,10 @@ class Writer(threading.Thread):
     STOP = object()
 
     def __init__(self, db_path: str, config: siteconfig.Config, alerting: Any,
-                 batch: int) -> None:
+                 batch: int, sites: list[Site]) -> None:
         super().__init__(name="monitor-writer", daemon=True)
         self.db_path, self.config, self.alerting, self.batch = db_path, config, alerting, batch
+        self.sites = sites
         self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
     def put(self, item: Fetched, reply: Any) -> None:
@@ -115,6 +115,7 @@ class Writer(threading.Thread):
 
         store = Store(self.db_path)
         try:
+            store.sync_sites([(s.name, s.url) for s in self.sites])  # may wait for the lock
             stopping = False
             while not stopping:
                 batch = []

@@ -47,6 +47,14 @@ DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
 COOKIES_ENABLED = False
 HTTPCACHE_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # Scrapy 2.19's control server: a crawl listens on no port
+# Nothing a policy crawl needs, paid on every request: a Referer header (none is sent: we
+# come from nowhere), depth and URL-length bookkeeping for link-following spiders.
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+}
 
 # Where a request may go: the address guard comes before everything else (no robots.txt
 # request either may reach a refused host), our robots.txt reading replaces Scrapy's (a

@@ -116,7 +116,7 @@ def crawl_shards(config: Config, groups: list[list[Site]], settings: Any, quiet:
     import multiprocessing
     from multiprocessing.connection import wait
 
-    import crawler.spiders.policy  # noqa: F401 (imported once, before forking, for all)
+    preload()
 
     context = multiprocessing.get_context("fork")
     readers, processes = [], []
@@ -144,6 +144,23 @@ def crawl_shards(config: Config, groups: list[list[Site]], settings: Any, quiet:
         if process.exitcode:
             log.warning("a crawl process ended with status %s", process.exitcode)
     return outcomes
+
+
+def preload() -> None:
+    """Import, once before forking, what every crawl process would import for itself."""
+    import importlib
+
+    for module in ("crawler.spiders.policy", "crawler.pipelines", "crawler.middlewares",
+                   "scrapy.core.engine", "scrapy.core.downloader.handlers.http11",
+                   "scrapy.core.downloader.contextfactory", "scrapy.extensions.throttle",
+                   "scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.redirect",
+                   "scrapy.downloadermiddlewares.httpcompression", "monitor.track",
+                   "monitor.sources", "monitor.extract", "monitor.store.codec",
+                   "monitor.plausibility", "monitor.alerts"):
+        importlib.import_module(module)
+    from monitor.store import codec
+
+    codec._dictionary()
 
 
 def shard_main(config: Config, sites: list[Site], settings: Any, quiet: bool,

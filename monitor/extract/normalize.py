@@ -23,22 +23,21 @@ _CLOUDFLARE = re.compile(r"\[email\s*(?:&#160;|&nbsp;)?\s*protected\]", re.I)
 def normalize(text: str) -> str:
     """Give equal bytes to texts a reader cannot tell apart (see module docstring). Idempotent."""
     text = _map_characters(text.replace("\r\n", "\n"))
-    ascii_only = text.isascii()
-    if ascii_only:  # NFKC leaves ASCII as it is; bytes.translate drops controls at C speed
-        text = text.encode("ascii").translate(None, _CONTROL_BYTES).decode("ascii")
-    else:
+    if not text.isascii():  # NFKC leaves ASCII as it is
         # Map before NFKC so that removing a zero-width character cannot create a new
         # composition.
         text = _map_characters(unicodedata.normalize("NFKC", text))
-        text = _CONTROL.sub("", text)
+    # Control characters go at C speed: in UTF-8 their bytes are never part of another
+    # character's.
+    text = text.encode("utf-8").translate(None, _CONTROL_BYTES).decode("utf-8")
     if "protected]" in text.lower():  # the regex is slow on long texts: only when it can match
         text = _CLOUDFLARE.sub("[email protected]", text)
-    if ascii_only:  # the only white space left in a line is spaces and tabs
-        if "  " in text or "\t" in text:  # the regex is slow; most texts need none of it
-            text = _ASCII_RUNS.sub(" ", text)
-        raw_lines = [line.strip(" ") for line in text.split("\n")]
-    else:  # every run of white space to one space, at C speed
+    if "\u1680" in text:  # every run of white space to one space, at C speed
         raw_lines = [" ".join(raw.split()) for raw in text.split("\n")]
+    else:  # after the mapping and NFKC, the only white space left is spaces, tabs, newlines
+        if "  " in text or "\t" in text:  # the regex is slow; most texts need none of it
+            text = _SPACE_RUNS.sub(" ", text)
+        raw_lines = [line.strip(" ") for line in text.split("\n")]
     lines: list[str] = []
     for line in raw_lines:
         if line or (lines and lines[-1]):
@@ -47,7 +46,7 @@ def normalize(text: str) -> str:
 
 
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])
-_ASCII_RUNS = re.compile(r"[ \t]{2,}|\t")
+_SPACE_RUNS = re.compile(r"[ \t]{2,}|\t")
 
 
 def _map_characters(text: str) -> str:
