@@ -49,7 +49,8 @@ def tree_pss_kb(pid: int) -> int:
                 if line.startswith("Pss:"):
                     total += int(line.split()[1])
             for task in os.listdir(f"/proc/{p}/task"):
-                pids += [int(c) for c in Path(f"/proc/{p}/task/{task}/children").read_text().split()]
+                kids = Path(f"/proc/{p}/task/{task}/children").read_text()
+                pids += [int(c) for c in kids.split()]
         except OSError:
             continue
     return total
@@ -231,7 +232,8 @@ def main() -> None:
             for tool in ("urlwatch", "ours"):
                 rss = max(f[(tool, c)][1] for f in rounds for c in ("first", "recrawl", "third"))
                 sizes = [rounds[-1][(tool, c)][2] / 1e6 for c in ("first", "recrawl", "third")]
-                print(f"  {tool:8} peak memory {rss:.0f} MB (PSS of all its processes); storage after 1, 2, 3 checks: "
+                print(f"  {tool:8} peak memory {rss:.0f} MB (PSS of all its processes); "
+                      "storage after 1, 2, 3 checks: "
                       + ", ".join(f"{s:.1f} MB" for s in sizes))
             wall, _, last = run(ours_command(["-s", "ITEM_PIPELINES={}"]),
                                 ours_files(tmp / "fetch-only", base, a.pages))

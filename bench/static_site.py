@@ -118,6 +118,10 @@ class Handler(BaseHTTPRequestHandler):
     def answer(self) -> None:
         path = self.path.split("?")[0]
         entry = self.cache.get(path)
+        if entry is None and self.generate:
+            entry = self.generated(path)
+            if entry is None:
+                return self.reply(404, b"not found", "text/plain", {})
         if entry is None:
             file = (self.folder / path.lstrip("/")).resolve()
             if not file.is_relative_to(self.folder) or not file.is_file():
@@ -135,6 +139,21 @@ class Handler(BaseHTTPRequestHandler):
                 self.headers.get("If-Modified-Since"), mtime):
             return self.reply(304, b"", kind, headers)
         self.reply(200, body, kind, headers)
+
+    generate = 0  # serve /s<i>/privacy.html for i < generate, made on request, not from files
+    texts: list[str] = []
+    born = time.time()
+
+    def generated(self, path: str) -> tuple[bytes, str, str, float] | None:
+        if path == "/robots.txt":
+            return (b"User-agent: *\nAllow: /\n", '"robots"', formatdate(self.born, usegmt=True),
+                    self.born)
+        parts = path.strip("/").split("/")
+        if len(parts) != 2 or not parts[0][1:].isdigit() or int(parts[0][1:]) >= self.generate:
+            return None
+        i = int(parts[0][1:])
+        return (page(i, self.texts).encode("utf-8"), f'"g{i:x}"',
+                formatdate(self.born, usegmt=True), self.born)
 
     def reply(self, status: int, body: bytes, kind: str, headers: dict[str, str]) -> None:
         self.send_response(status)
@@ -171,7 +190,14 @@ def main() -> None:
     ap.add_argument("--no-validators", action="store_true")
     ap.add_argument("--seconds", type=float, default=900)
     ap.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    ap.add_argument("--generate", type=int, default=0,
+                    help="make pages /s0 ... /s<N-1> on request instead of reading files")
     a = ap.parse_args()
+    if a.generate:
+        from monitor.loopback import bundled_policies, bundled_policy
+
+        Handler.generate = a.generate
+        Handler.texts = [bundled_policy(n) for n in bundled_policies()]
     Handler.folder = a.folder.resolve()
     Handler.validators = not a.no_validators
     Handler.latency = a.latency

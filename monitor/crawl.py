@@ -117,6 +117,10 @@ def crawl_shards(config: Config, groups: list[list[Site]], settings: Any, quiet:
     from multiprocessing.connection import wait
 
     preload()
+    import gc
+
+    gc.collect()
+    gc.freeze()  # the collector leaves what is shared alone: fewer pages copied into each child
 
     context = multiprocessing.get_context("fork")
     readers, processes = [], []

@@ -139,7 +139,7 @@ def test_a_versions_page_is_stored_against_its_text_and_read_back_whole(store):
 
 
 def test_blobs_of_an_older_store_are_still_read():
-    assert unpack(zlib.compress("Privacy Policy".encode(), 1)) == "Privacy Policy"
+    assert unpack(zlib.compress(b"Privacy Policy", 1)) == "Privacy Policy"
     assert unpack_bytes(zlib.compress(b"<html>", 1)) == b"<html>"
     assert unpack_bytes(pack_bytes(b"<p>text</p>", b"text"), b"text") == b"<p>text</p>"
 
