@@ -132,8 +132,7 @@ def main() -> None:
               + (f"; growth on day {a.days}: {(sizes[-1] - sizes[-2]) / 1e6:.1f} MB"
                  if len(sizes) > 1 else ""))
         base = [sys.executable, "-m", "monitor.cli", "--config", str(config), "--db", str(db)]
-        for _label, args in (("status", ["status"]), ("sites", ["sites"]),
-                     ["history", "s12345"]):
+        for args in (["status"], ["sites"], ["history", f"s{a.sites // 2}"]):
             print(f"`monitor {' '.join(args)}`: {timed(base + args):.2f} s")
         from monitor.store import Store
 

@@ -97,7 +97,7 @@ class Writer(threading.Thread):
     STOP = object()
 
     def __init__(self, db_path: str, config: siteconfig.Config, alerting: Any,
-                 batch: int, sites: list[Site]) -> None:
+                 batch: int, sites: list[Site] | tuple[Site, ...]) -> None:
         super().__init__(name="monitor-writer", daemon=True)
         self.db_path, self.config, self.alerting, self.batch = db_path, config, alerting, batch
         self.sites = sites
@@ -118,7 +118,7 @@ class Writer(threading.Thread):
             store.sync_sites([(s.name, s.url) for s in self.sites])  # may wait for the lock
             stopping = False
             while not stopping:
-                batch = []
+                batch: list[tuple[Fetched, Any]] = []
                 while not batch or (len(batch) < self.batch and not self.queue.empty()):
                     entry = self.queue.get()
                     if entry is self.STOP:

@@ -44,8 +44,12 @@ def crawl(config: Config, db: Path, names: list[str] | tuple[str, ...] = (),
     Store(db).close()  # a missing, broken or newer database fails here, as a clear error
     if workers is None:
         workers = merged.getint("MONITOR_WORKERS", 0) or plan_workers(sites, merged)
+    import multiprocessing
+
+    forking = "fork" in multiprocessing.get_all_start_methods()  # not on Windows
     groups = shards(sites, workers, split_hosts=merged.getint(
-        "CONCURRENT_REQUESTS_PER_DOMAIN", 1) > 1) if workers > 1 and not browser else [sites]
+        "CONCURRENT_REQUESTS_PER_DOMAIN", 1) > 1) \
+        if workers > 1 and forking and not browser else [sites]
     if len(groups) > 1:
         outcomes = crawl_shards(config, groups, merged, quiet, on_outcome)
     else:
@@ -134,11 +138,11 @@ def crawl_shards(config: Config, groups: list[list[Site]], settings: Any, quiet:
         processes.append(process)
     outcomes: list[Outcome] = []
     while readers:
-        for reader in wait(readers):
+        for ready in wait(readers):
             try:
-                outcome = reader.recv()  # type: ignore[union-attr]
+                outcome: Outcome = ready.recv()  # type: ignore[union-attr,call-arg,assignment]
             except EOFError:
-                readers.remove(reader)
+                readers.remove(ready)  # type: ignore[arg-type]
                 continue
             outcomes.append(outcome)
             if on_outcome:

@@ -111,12 +111,13 @@ class Step:
 
 def prepare(store: Store, site: Site, fetched: Fetched, classifier: str | None) -> Step:
     """Read what the store knows of `site`, extract and judge `fetched`; write nothing."""
-    latest = store.latest(site.name)
-    trouble = fetch_trouble(fetched, has_version=latest is not None)
+    newest = store.newest_number(site.name)  # no text read for a fetch that got no page
+    trouble = fetch_trouble(fetched, has_version=newest is not None)
     if trouble:
         outcome, detail = trouble
-        return Step(site, fetched, outcome, detail, number=latest.number
-                    if latest and outcome == "not_modified" else None)
+        return Step(site, fetched, outcome, detail,
+                    number=newest if outcome == "not_modified" else None)
+    latest = store.latest(site.name)
     rules = fingerprint(site)
     last = store.last_good_fetch(site.name)
     same_rules = latest is not None and latest.rules == rules  # unknown (None) is not the same

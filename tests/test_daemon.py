@@ -423,3 +423,26 @@ def test_a_site_removed_by_a_reload_is_no_longer_crawled(server, tmp_path):
     daemon.reload()
     assert sorted(daemon.due) == ["fast"]
     assert crawled_at(clock.now + timedelta(hours=2)) == ["fast"]
+
+
+def test_the_daemon_folds_old_unchanged_fetches_into_daily_counts(server, tmp_path):
+    """`fetch_log_days`: once a day of the daemon's clock, unchanged fetches older than that
+    become per-site daily counts; the version, the failures and the newest fetch stay."""
+    server.site["/h"] = Page(text=WEMET)
+    config, db = tmp_path / "sites.toml", tmp_path / "monitor.db"
+    write_sites(config, [("hourly", f"{server.url}/h", "every 1h")],
+                daemon="[daemon]\nmax_crawls = 1\nfetch_log_days = 30\n")
+    clock = Clock(datetime.now(UTC))
+    daemon = Daemon(config, db, crawl_settings=tuple(CRAWL[1::2]), clock=clock)
+    daemon.watch(daemon.config)
+    start = clock.now
+    for hours in range(4):
+        assert clock.dispatch_at(daemon, db, start + timedelta(hours=hours, minutes=5),
+                                 ("hourly",)) == ["hourly"]
+    assert [f[0] for f in query(db, "select outcome from fetches order by id")] == [
+        "new", "same", "same", "same"]
+    clock.dispatch_at(daemon, db, start + timedelta(days=40), ("hourly",))  # it folds, too
+    kept = [f[0] for f in query(db, "select outcome from fetches order by id")]
+    assert kept == ["new", "same"]  # the version's fetch and the newest one
+    [(folded,)] = query(db, "select sum(fetches) from fetch_days where site = 'hourly'")
+    assert folded == 3

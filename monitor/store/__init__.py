@@ -309,6 +309,11 @@ class Store:
                                 "limit 1", [site]).fetchone()
         return self._version(row) if row else None
 
+    def newest_number(self, site: str) -> int | None:
+        """The number of the newest version of `site` (None: none yet), without its text."""
+        row = self._one("select max(number) from versions where site = ?", [site])
+        return int(row[0]) if row and row[0] is not None else None
+
     def version(self, site: str, number: int | None = None) -> Version:
         """Version `number` of `site` (negative counts from the newest; None: the newest)."""
         if number is None or number < 0:
