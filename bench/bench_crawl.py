@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.bench_urlwatch import db_bytes  # noqa: E402
 from monitor.loopback import LoopbackServer, Page, bundled_policies, bundled_policy  # noqa: E402
 
 UNPOLITE = ["-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", "-s", "CONCURRENT_REQUESTS=16",
@@ -37,13 +38,6 @@ def policy(i: int, texts: list[str]) -> str:
     while len(text) < 28_000:
         text += "\n\n" + texts[(i + 1) % len(texts)][:6000]
     return text
-
-
-def db_bytes(db: Path) -> int:
-    conn = sqlite3.connect(db)
-    conn.execute("pragma wal_checkpoint(truncate)")
-    conn.close()
-    return sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
 
 
 def crawl(env: dict[str, str], extra: list[str]) -> tuple[float, float]:

@@ -36,7 +36,7 @@ class MonitorPipeline:
     def __init__(self, config_path: str, db_path: str, stats: Any = None, *,
                  queue_size: int = 64, batch: int = 32) -> None:
         self.config_path, self.db_path, self.stats = config_path, db_path, stats
-        self.queue_size, self.batch = queue_size, batch
+        self.batch = batch
         self.config: siteconfig.Config | None = None
         self.writer: Writer | None = None
         self.slots = DeferredSemaphore(queue_size)

@@ -163,6 +163,8 @@ class Config:
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    # the decoded file as checked (the daemon hands each crawl a slice of it)
+    document: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def by_name(self) -> dict[str, Site]:
@@ -237,7 +239,7 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
     return Config(path=path, sites=tuple(sites.values()), alerts=alerts,
                   daemon=parse_daemon(raw.get("daemon", {}), file),
                   classifier=parse_classifier(raw.get("classifier", {}), file),
-                  serve=parse_serve(raw.get("serve", {}), file))
+                  serve=parse_serve(raw.get("serve", {}), file), document=raw)
 
 
 def parse_site(entry: Any, defaults: dict[str, Any], *, file: str, index: int) -> Site:

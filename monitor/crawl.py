@@ -43,7 +43,7 @@ def crawl(config: Config, db: Path, names: list[str] | tuple[str, ...] = (),
                    priority="cmdline")
     Store(db).close()  # a missing, broken or newer database fails here, as a clear error
     if workers is None:
-        workers = merged.getint("MONITOR_WORKERS", 0) or plan_workers(sites, merged)
+        workers = merged.getint("MONITOR_WORKERS", 0) or plan_workers(sites)
     import multiprocessing
 
     forking = "fork" in multiprocessing.get_all_start_methods()  # not on Windows
@@ -64,7 +64,7 @@ def crawl(config: Config, db: Path, names: list[str] | tuple[str, ...] = (),
 SITES_PER_WORKER = 200
 
 
-def plan_workers(sites: list[Site], settings: Any) -> int:
+def plan_workers(sites: list[Site]) -> int:
     """One crawl process per core, as many as the crawl has SITES_PER_WORKER sites for."""
     return max(1, min(os.cpu_count() or 1, len(sites) // SITES_PER_WORKER))
 
@@ -168,7 +168,7 @@ def preload() -> None:
         importlib.import_module(module)
     from monitor.store import codec
 
-    codec._dictionary()
+    codec.dictionary()
 
 
 def shard_main(config: Config, sites: list[Site], settings: Any, quiet: bool,

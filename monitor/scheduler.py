@@ -137,8 +137,6 @@ class Daemon:
         self.delivering = threading.Lock()
         self.started_at = now_text()
         self.rolled_up: date | None = None  # the day the fetch log was last rolled up
-        self.raw: dict[str, Any] = {}  # the checked sites.toml, decoded (see batch_config)
-        self.raw_sites: dict[str, dict[str, Any]] = {}
 
     # main thread
 
@@ -215,12 +213,8 @@ class Daemon:
         The slots are read, computed and set under the lock, as `finish` moves them: a crawl
         ending meanwhile must not have its site's old slot put back (and crawled again)."""
         # the crawls' copy of sites.toml: it may hold secrets, so it is for our user only
-        text = config.path.read_text(encoding="utf-8")
-        write_atomically(snapshot_path(self.db), text, mode=0o600)
-        import tomllib
-
-        raw = tomllib.loads(text)  # each crawl gets its own sites' tables (`batch_config`)
-        raw_sites = {entry.get("name"): entry for entry in raw.get("sites", [])}
+        write_atomically(snapshot_path(self.db), config.path.read_text(encoding="utf-8"),
+                         mode=0o600)
         with opened(self.db) as store:
             store.sync_sites([(s.name, s.url) for s in config.sites])
             with self.lock:
@@ -231,7 +225,6 @@ class Daemon:
                                         now) for s in config.sites}
                 store.schedule.set_next({name: stamp(at) for name, at in due.items()})
                 self.config, self.due = config, due
-                self.raw, self.raw_sites = raw, raw_sites
 
     def shutdown(self, scheduler: Any) -> bool:
         """Stop dispatching, let crawls end (or cut them), write the last heartbeat; False when
@@ -301,8 +294,9 @@ class Daemon:
         JSON (for our user only: it may hold secrets), so that a crawl of a few hundred sites
         of 100,000 does not read all of them."""
         with self.lock:
-            raw = {k: v for k, v in self.raw.items() if k != "sites"}
-            raw["sites"] = [self.raw_sites[name] for name in batch if name in self.raw_sites]
+            document = self.config.document
+        raw = {k: v for k, v in document.items() if k != "sites"}
+        raw["sites"] = [entry for entry in document.get("sites", []) if entry["name"] in batch]
         path = snapshot_path(self.db).with_name(
             f"{snapshot_path(self.db).stem}.{threading.get_ident()}.json")
         write_atomically(path, json.dumps(raw), mode=0o600)

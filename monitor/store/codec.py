@@ -25,13 +25,14 @@ LEVEL = 3
 _local = threading.local()  # zstandard's (de)compressors are not to be shared between threads
 
 
-def _dictionary() -> Any:
+def dictionary() -> Any:
+    """The shipped policy dictionary, loaded once a process (forked crawls share it)."""
     import zstandard
 
-    shared = getattr(_dictionary, "loaded", None)
+    shared = getattr(dictionary, "loaded", None)
     if shared is None:
         data = (resources.files("monitor") / "data" / "zstd" / "policies.dict").read_bytes()
-        shared = _dictionary.loaded = zstandard.ZstdCompressionDict(data)  # type: ignore[attr-defined]
+        shared = dictionary.loaded = zstandard.ZstdCompressionDict(data)  # type: ignore[attr-defined]
     return shared
 
 
@@ -41,8 +42,8 @@ def _codecs() -> tuple[Any, Any, Any]:
         import zstandard
 
         codecs = _local.codecs = (
-            zstandard.ZstdCompressor(level=LEVEL, dict_data=_dictionary()),
-            zstandard.ZstdDecompressor(dict_data=_dictionary()),
+            zstandard.ZstdCompressor(level=LEVEL, dict_data=dictionary()),
+            zstandard.ZstdDecompressor(dict_data=dictionary()),
             zstandard.ZstdCompressor(level=LEVEL))
     return codecs
 
